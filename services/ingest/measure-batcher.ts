@@ -1,0 +1,158 @@
+import { inject, injectable } from 'tsyringe';
+import type { InjectionToken } from 'tsyringe';
+import type { Delivery } from '../shared/amqp-consumer';
+import { describe } from '../shared/amqp-consumer';
+import { retryForever } from '../shared/backoff';
+import type { Logger } from '../shared/logger';
+import { decodeMeasureMessage } from '../shared/measure-contract';
+import { TOKENS } from '../shared/tokens';
+import { IngestMetrics } from './ingest-metrics';
+import { BATCH_SINK } from './measure-writer';
+import type { BatchSink, PendingMessage } from './measure-writer';
+
+export interface BatcherOptions {
+  /** Flush once this many measures (or rejections) are buffered. */
+  readonly batchSize: number;
+  /** Flush a non-empty buffer at most this long after its first message arrived. */
+  readonly flushMs: number;
+}
+
+export const BATCHER_OPTIONS: InjectionToken<BatcherOptions> = Symbol('BatcherOptions');
+
+interface Entry extends PendingMessage {
+  readonly delivery: Delivery;
+}
+
+class Abandoned extends Error {}
+
+/**
+ * Collects deliveries into batches and writes them, acking only after the commit.
+ *
+ * Invariants: at most one flush runs at a time; the buffer is swapped out before the write is
+ * awaited, so deliveries arriving meanwhile fill the next batch; a batch is acked with one
+ * multiple-ack of its last delivery, which covers every earlier one on that channel because
+ * batches are written in arrival order. A failing write keeps its messages unacked and is retried
+ * with capped backoff; the broker stops sending once prefetch is used up, which is the back
+ * pressure. A batch whose channel is gone is dropped: the broker redelivers it.
+ */
+@injectable()
+export class MeasureBatcher {
+  private buffer: Entry[] = [];
+  private bufferedMeasures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private dueWhileFlushing = false;
+  private draining = false;
+  private giveUp = false;
+  private failure: string | undefined;
+
+  constructor(
+    @inject(BATCH_SINK) private readonly sink: BatchSink,
+    @inject(BATCHER_OPTIONS) private readonly opts: BatcherOptions,
+    @inject(IngestMetrics) private readonly metrics: IngestMetrics,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+  ) {}
+
+  /** Why writes are failing right now, if they are. */
+  get writeFailure(): string | undefined {
+    return this.failure;
+  }
+
+  add(delivery: Delivery): void {
+    const decoded = decodeMeasureMessage(delivery.body);
+    this.buffer.push({ decoded, messageId: delivery.messageId, delivery });
+    this.bufferedMeasures += decoded.measures.length + decoded.rejections.length;
+    this.metrics.consumed.inc();
+    this.metrics.buffered.inc();
+    if (this.bufferedMeasures >= this.opts.batchSize) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.opts.flushMs);
+  }
+
+  /** The channel is gone: what is buffered will be redelivered, so drop it. */
+  discard(): void {
+    this.metrics.buffered.dec(this.buffer.length);
+    this.buffer = [];
+    this.bufferedMeasures = 0;
+    this.clearTimer();
+  }
+
+  /** Writes and acks everything buffered; gives up (leaving it unacked) after timeoutMs. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.draining = true;
+    const deadline = setTimeout(() => (this.giveUp = true), timeoutMs);
+    try {
+      while (this.buffer.length > 0 || this.flushing) {
+        if (this.giveUp) return false;
+        this.kick();
+        await this.flushing;
+      }
+      return true;
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private kick(): void {
+    this.clearTimer();
+    if (this.flushing) {
+      this.dueWhileFlushing = true;
+      return;
+    }
+    this.flushing = this.flushLoop().finally(() => (this.flushing = undefined));
+  }
+
+  private async flushLoop(): Promise<void> {
+    for (;;) {
+      const batch = this.buffer;
+      if (batch.length === 0) return;
+      this.buffer = [];
+      this.bufferedMeasures = 0;
+      this.dueWhileFlushing = false;
+      this.clearTimer();
+      await this.writeAndAck(batch);
+      this.metrics.buffered.dec(batch.length);
+      if (this.bufferedMeasures >= this.opts.batchSize || this.dueWhileFlushing || this.draining) continue;
+      if (this.buffer.length > 0) this.timer ??= setTimeout(() => this.kick(), this.opts.flushMs);
+      return;
+    }
+  }
+
+  private async writeAndAck(batch: Entry[]): Promise<void> {
+    const last = batch[batch.length - 1].delivery;
+    const started = process.hrtime.bigint();
+    try {
+      const outcome = await retryForever(
+        async () => {
+          if (last.stale() || this.giveUp) throw new Abandoned();
+          return this.sink.write(batch);
+        },
+        {
+          startingDelayMs: 100,
+          maxDelayMs: 5_000,
+          shouldRetry: (err, attempt) => {
+            if (err instanceof Abandoned) return false;
+            this.failure = describe(err);
+            this.metrics.writeErrors.inc();
+            this.logger.warn('batch write failed, will retry', { err: this.failure, attempt, messages: batch.length });
+            return !last.stale() && !this.giveUp;
+          },
+        },
+      );
+      last.ackUpTo();
+      if (this.failure) this.logger.info('batch writes recovered');
+      this.failure = undefined;
+      this.metrics.batches.inc();
+      this.metrics.stored.inc(outcome.stored);
+      for (const [reason, n] of outcome.rejected) this.metrics.rejected.inc({ reason }, n);
+      this.metrics.flushSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    } catch (err) {
+      // Abandoned (channel lost or stopping): the broker redelivers these messages.
+      this.logger.warn('batch abandoned, left for redelivery', { messages: batch.length, err: describe(err) });
+    }
+  }
+}

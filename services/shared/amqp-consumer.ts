@@ -1,0 +1,161 @@
+import amqp from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { assertTopology, TOPOLOGY } from './amqp-topology';
+import { retryForever } from './backoff';
+import type { Logger } from './logger';
+
+/** What a consumer hands to the code that processes messages; no amqplib types leak out. */
+export interface Delivery {
+  readonly body: Buffer;
+  readonly messageId: string | undefined;
+  /** Acknowledges this delivery and every earlier one on the same channel. */
+  ackUpTo(): void;
+  /** True once the channel it came on is gone (the broker will redeliver it). */
+  readonly stale: () => boolean;
+}
+
+export interface ConsumerHandlers {
+  onDelivery(d: Delivery): void;
+  /** The channel is gone: every delivery not yet acked will come again; drop them. */
+  onChannelLost(): void;
+}
+
+export interface ConsumerOptions {
+  readonly url: string;
+  readonly queue?: string;
+  readonly prefetch: number;
+  readonly connectionName: string;
+}
+
+/**
+ * Consumes one queue and keeps consuming across broker restarts and network cuts: on any loss of
+ * connection or channel it reports the loss, waits with capped backoff and starts again.
+ */
+export class AmqpConsumer {
+  private connection: ChannelModel | undefined;
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private generation = 0;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private lost: (() => void) | undefined;
+
+  constructor(
+    private readonly opts: ConsumerOptions,
+    private readonly handlers: ConsumerHandlers,
+    private readonly logger: Logger,
+  ) {}
+
+  get connected(): boolean {
+    return this.channel !== undefined;
+  }
+
+  /** Resolves once the first connection is consuming; reconnects in the background after that. */
+  start(): Promise<void> {
+    let firstUp: () => void = () => undefined;
+    const up = new Promise<void>((resolve) => (firstUp = resolve));
+    this.running = this.loop(firstUp);
+    return Promise.race([up, this.running]);
+  }
+
+  private async loop(firstUp: () => void): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const closed = await retryForever(() => this.connectOnce(), {
+          startingDelayMs: 200,
+          maxDelayMs: 5_000,
+          shouldRetry: (err) => {
+            this.logger.warn('amqp connect failed, retrying', { err: describe(err) });
+            return !this.stopped;
+          },
+        });
+        firstUp();
+        await closed;
+      } catch (err) {
+        if (!this.stopped) this.logger.error('amqp consumer loop error', { err: describe(err) });
+      }
+    }
+  }
+
+  /** Connects, declares the topology, starts consuming; resolves to a promise of the loss. */
+  private async connectOnce(): Promise<Promise<void>> {
+    if (this.stopped) throw new Error('stopped');
+    const connection = await amqp.connect(this.opts.url, {
+      clientProperties: { connection_name: this.opts.connectionName },
+    });
+    const generation = ++this.generation;
+    const closed = new Promise<void>((resolve) => {
+      let done = false;
+      const onLost = (why: string, err?: unknown): void => {
+        if (done) return;
+        done = true;
+        if (this.generation === generation) {
+          this.channel = undefined;
+          this.connection = undefined;
+          this.consumerTag = undefined;
+          this.handlers.onChannelLost();
+        }
+        if (!this.stopped) this.logger.warn('amqp connection lost', { reason: why, err: describe(err) });
+        connection.close().catch(() => undefined);
+        resolve();
+      };
+      this.lost = () => onLost('stopped');
+      connection.on('close', (err: unknown) => onLost('connection closed', err));
+      connection.on('error', (err: unknown) => onLost('connection error', err));
+    });
+    try {
+      const channel = await connection.createChannel();
+      channel.on('close', () => connection.close().catch(() => undefined));
+      channel.on('error', (err: unknown) => this.logger.warn('amqp channel error', { err: describe(err) }));
+      await assertTopology(channel);
+      await channel.prefetch(this.opts.prefetch);
+      this.connection = connection;
+      this.channel = channel;
+      const isStale = (): boolean => this.generation !== generation || this.channel !== channel;
+      const { consumerTag } = await channel.consume(this.opts.queue ?? TOPOLOGY.queue, (msg) => {
+        if (msg) this.handlers.onDelivery(toDelivery(channel, msg, isStale));
+      });
+      this.consumerTag = consumerTag;
+      this.logger.info('amqp consuming', { queue: this.opts.queue ?? TOPOLOGY.queue, prefetch: this.opts.prefetch });
+    } catch (err) {
+      await connection.close().catch(() => undefined);
+      throw err;
+    }
+    return closed;
+  }
+
+  /** Stops receiving new deliveries; those already received stay valid for acking. */
+  async cancel(): Promise<void> {
+    this.stopped = true;
+    const { channel, consumerTag } = this;
+    if (channel && consumerTag) {
+      this.consumerTag = undefined;
+      await channel.cancel(consumerTag).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    const connection = this.connection;
+    this.lost?.();
+    if (connection) await connection.close().catch(() => undefined);
+    await this.running?.catch(() => undefined);
+  }
+}
+
+function toDelivery(channel: Channel, msg: ConsumeMessage, stale: () => boolean): Delivery {
+  return {
+    body: msg.content,
+    messageId: msg.properties.messageId as string | undefined,
+    ackUpTo: () => {
+      if (!stale()) channel.ack(msg, true);
+    },
+    stale,
+  };
+}
+
+export function describe(err: unknown): string | undefined {
+  if (err === undefined) return undefined;
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}

@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { waitFor } from './services';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface Spawned {
+  readonly proc: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+}
+
+/** Starts a built entry point (dist/…) with the given environment; collects its output. */
+export function spawnNode(entry: string, env: Record<string, string>, args: string[] = []): Spawned {
+  const proc = spawn(process.execPath, [path.join(ROOT, 'dist', entry), ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  return { proc, output: () => out, exited };
+}
+
+export interface IngestProcess extends Spawned {
+  readonly opsPort: number;
+  readyz(): Promise<number>;
+}
+
+let nextPort = 19000 + (process.pid % 1000) * 10;
+
+/** Starts the ingest service against the given database and vhost; waits until it is ready. */
+export async function startIngest(env: Record<string, string>): Promise<IngestProcess> {
+  const opsPort = nextPort++;
+  const spawned = spawnNode('services/ingest/main.js', { LOG_LEVEL: 'warn', INGEST_HTTP_PORT: String(opsPort), ...env });
+  const readyz = async (): Promise<number> => (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status;
+  await waitFor(async () => (await readyz()) === 200, `ingest ready\n${spawned.output()}`, 30_000);
+  return { ...spawned, opsPort, readyz };
+}
