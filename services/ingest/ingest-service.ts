@@ -27,7 +27,7 @@ export class IngestService implements Readiness {
 
   /** Stop consuming, write and ack what was received, then close the channel and connection. */
   async stop(drainTimeoutMs = 10_000): Promise<void> {
-    await this.consumer.cancel();
+    this.consumer.cancel();
     const drained = await this.batcher.drain(drainTimeoutMs);
     if (!drained) this.logger.warn('could not write everything before stopping; the broker will redeliver the rest');
     await this.consumer.close();

@@ -86,7 +86,7 @@ export class MeasureBatcher {
         this.kick();
         await this.flushing;
       }
-      return true;
+      return !this.giveUp;
     } finally {
       clearTimeout(deadline);
     }
@@ -144,6 +144,7 @@ export class MeasureBatcher {
         },
       );
       last.ackUpTo();
+      this.logger.debug('batch committed', { messages: batch.length, stored: outcome.stored, acked: !last.stale() });
       if (this.failure) this.logger.info('batch writes recovered');
       this.failure = undefined;
       this.metrics.batches.inc();

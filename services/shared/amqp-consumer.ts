@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { assertTopology, TOPOLOGY } from './amqp-topology';
@@ -34,7 +35,7 @@ export interface ConsumerOptions {
 export class AmqpConsumer {
   private connection: ChannelModel | undefined;
   private channel: Channel | undefined;
-  private consumerTag: string | undefined;
+  private accepting = true;
   private generation = 0;
   private stopped = false;
   private running: Promise<void> | undefined;
@@ -61,7 +62,7 @@ export class AmqpConsumer {
   private async loop(firstUp: () => void): Promise<void> {
     while (!this.stopped) {
       try {
-        const closed = await retryForever(() => this.connectOnce(), {
+        const { closed } = await retryForever(() => this.connectOnce(), {
           startingDelayMs: 200,
           maxDelayMs: 5_000,
           shouldRetry: (err) => {
@@ -78,7 +79,7 @@ export class AmqpConsumer {
   }
 
   /** Connects, declares the topology, starts consuming; resolves to a promise of the loss. */
-  private async connectOnce(): Promise<Promise<void>> {
+  private async connectOnce(): Promise<{ closed: Promise<void> }> {
     if (this.stopped) throw new Error('stopped');
     const connection = await amqp.connect(this.opts.url, {
       clientProperties: { connection_name: this.opts.connectionName },
@@ -92,7 +93,6 @@ export class AmqpConsumer {
         if (this.generation === generation) {
           this.channel = undefined;
           this.connection = undefined;
-          this.consumerTag = undefined;
           this.handlers.onChannelLost();
         }
         if (!this.stopped) this.logger.warn('amqp connection lost', { reason: why, err: describe(err) });
@@ -105,40 +105,46 @@ export class AmqpConsumer {
     });
     try {
       const channel = await connection.createChannel();
-      channel.on('close', () => connection.close().catch(() => undefined));
+      channel.on('close', () => void connection.close().catch(() => undefined));
       channel.on('error', (err: unknown) => this.logger.warn('amqp channel error', { err: describe(err) }));
       await assertTopology(channel);
       await channel.prefetch(this.opts.prefetch);
       this.connection = connection;
       this.channel = channel;
       const isStale = (): boolean => this.generation !== generation || this.channel !== channel;
-      const { consumerTag } = await channel.consume(this.opts.queue ?? TOPOLOGY.queue, (msg) => {
-        if (msg) this.handlers.onDelivery(toDelivery(channel, msg, isStale));
+      await channel.consume(this.opts.queue ?? TOPOLOGY.queue, (msg) => {
+        if (msg && this.accepting) this.handlers.onDelivery(toDelivery(channel, msg, isStale));
       });
-      this.consumerTag = consumerTag;
       this.logger.info('amqp consuming', { queue: this.opts.queue ?? TOPOLOGY.queue, prefetch: this.opts.prefetch });
     } catch (err) {
       await connection.close().catch(() => undefined);
       throw err;
     }
-    return closed;
+    return { closed };
   }
 
-  /** Stops receiving new deliveries; those already received stay valid for acking. */
-  async cancel(): Promise<void> {
+  /**
+   * Stops handing out deliveries; those already handed out stay valid for acking. This does not
+   * send basic.cancel: a quorum queue may still deliver after cancel-ok, and amqplib closes the
+   * channel on a delivery for an unknown consumer, which would void the acks of the drain that
+   * follows. Deliveries ignored from here on are never acked, so the broker requeues them when the
+   * connection closes; their tags are higher than any the drain acks, so a multiple-ack never
+   * covers them.
+   */
+  cancel(): void {
     this.stopped = true;
-    const { channel, consumerTag } = this;
-    if (channel && consumerTag) {
-      this.consumerTag = undefined;
-      await channel.cancel(consumerTag).catch(() => undefined);
-    }
+    this.accepting = false;
   }
 
   async close(): Promise<void> {
     this.stopped = true;
-    const connection = this.connection;
-    this.lost?.();
+    const { connection, channel } = this;
+    // Close the channel first and await its close-ok: it travels on the same stream as the acks
+    // written just before, so the broker has applied them when it answers. amqplib may send a
+    // connection close ahead of channel frames still queued, which would void those acks.
+    if (channel) await channel.close().catch(() => undefined);
     if (connection) await connection.close().catch(() => undefined);
+    this.lost?.();
     await this.running?.catch(() => undefined);
   }
 }
@@ -157,5 +163,5 @@ function toDelivery(channel: Channel, msg: ConsumeMessage, stale: () => boolean)
 export function describe(err: unknown): string | undefined {
   if (err === undefined) return undefined;
   if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+  return inspect(err);
 }

@@ -4,7 +4,11 @@ import type { Logger } from './logger';
  * Wires SIGTERM and SIGINT to one idempotent stop(). A second signal while stopping forces exit,
  * so an operator is never stuck behind a hung dependency.
  */
-export function stopOnSignals(stop: () => Promise<void>, logger: Logger, exit = process.exit): void {
+export function stopOnSignals(
+  stop: () => Promise<void>,
+  logger: Logger,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {

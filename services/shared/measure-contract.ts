@@ -15,8 +15,11 @@ export const MAX_RAW_LENGTH = 1 << 20;
 
 /** Numbers above this are milliseconds, below seconds (10^11 s is the year 5138). */
 const MILLIS_THRESHOLD = 1e11;
-/** 9999-12-31T23:59:59.999999Z, the end of the DATETIME range. */
-const MAX_MICROS = 253402300799999999;
+/**
+ * Timestamps are microseconds in a double, exact up to 2^53 µs: 2255-06-05. Later instants would
+ * silently lose microseconds, so they are rejected (DATETIME itself would go on to 9999).
+ */
+const MAX_MICROS = Number.MAX_SAFE_INTEGER;
 
 export type RejectionReason = 'invalid_json' | 'invalid_measure' | 'unknown_experiment' | 'unknown_measure_type';
 
@@ -100,7 +103,7 @@ export function timestampToMicros(t: number | string): number | string {
     const frac = (m[3] ?? '').padEnd(6, '0').slice(0, 6);
     us = ms * 1000 + Number(frac);
   }
-  if (us < 0 || us > MAX_MICROS) return 'must be between 1970-01-01 and 9999-12-31';
+  if (us < 0 || us > MAX_MICROS) return 'must be between 1970-01-01 and 2255-06-05';
   return us;
 }
 

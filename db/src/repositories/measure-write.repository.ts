@@ -33,14 +33,14 @@ const ROWS_PER_STATEMENT = 5000;
 export async function upsertMeasures(conn: PoolConnection, rows: readonly MeasureRow[]): Promise<void> {
   for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
     const end = Math.min(rows.length, start + ROWS_PER_STATEMENT);
-    const parts: string[] = new Array(end - start);
+    const parts: string[] = [];
     for (let i = start; i < end; i++) {
       const r = rows[i];
       if (!Number.isFinite(r.value) || !Number.isInteger(r.experimentId) || !Number.isInteger(r.measureTypeId)) {
         throw new TypeError('measure row with a non-finite value or a non-integer id');
       }
       if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/.test(r.ts)) throw new TypeError(`bad timestamp ${r.ts}`);
-      parts[i - start] = `(${r.experimentId},'${r.ts}',${r.measureTypeId},${r.source === '' ? "''" : escape(r.source)},${r.value})`;
+      parts.push(`(${r.experimentId},'${r.ts}',${r.measureTypeId},${r.source === '' ? "''" : escape(r.source)},${r.value})`);
     }
     await conn.query(
       `INSERT INTO measures (experiment_id, ts, measure_type_id, source, value) VALUES ${parts.join(',')} ` +
