@@ -33,14 +33,18 @@ async function ingest(env: Record<string, string> = {}): Promise<IngestProcess> 
   return p;
 }
 
-/** n distinct points of one experiment; value i at second 1000+i, in messages of `per` measures. */
-function messages(experiment: string, n: number, per: number, from = 0): string[] {
+/**
+ * n distinct points of one experiment, value i at second 1000 + i/1000, in messages of `per`
+ * measures; with `bad`, each message also carries one measure of an unknown type.
+ */
+function messages(experiment: string, n: number, per: number, bad = false, from = 0): string[] {
   const out: string[] = [];
   for (let start = from; start < from + n; start += per) {
     const batch = [];
     for (let i = start; i < Math.min(from + n, start + per); i++) {
       batch.push({ experiment, measure: 'hertz', value: i, timestamp: 1000 + i / 1000, source: `s${i % 7}` });
     }
+    if (bad) batch.push({ experiment, measure: 'furlong', value: start, timestamp: 1000, source: '' });
     out.push(JSON.stringify(batch));
   }
   return out;
@@ -84,7 +88,7 @@ it('survives a MySQL outage mid-stream: not ready meanwhile, then catches up wit
   const p = await ingest({ MYSQL_URL: url });
   try {
     const total = 30_000;
-    const all = messages('mysql-outage', total, 10);
+    const all = messages('mysql-outage', total, 10, true);
     await publishBodies(vhost.url, all.slice(0, 1000));
     await waitFor(async () => (await rows('mysql-outage')) > 0, 'first rows');
     proxy.cut();
@@ -97,6 +101,10 @@ it('survives a MySQL outage mid-stream: not ready meanwhile, then catches up wit
     await waitFor(async () => (await p.readyz()) === 200, 'ready again', 30_000);
     await waitFor(async () => (await rows('mysql-outage')) === total, 'all rows after the outage', 120_000, 200);
     await expectExactly('mysql-outage', total);
+    // Rejections have no natural key: a batch whose COMMIT reply was lost must not write them twice.
+    expect(
+      await count(pool, "SELECT COUNT(*) AS n FROM rejected_measures WHERE reason = 'unknown_measure_type' AND raw LIKE '%mysql-outage%'"),
+    ).toBe(all.length);
   } finally {
     p.proc.kill('SIGTERM');
     await p.exited;

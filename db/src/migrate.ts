@@ -18,6 +18,8 @@ export interface Migration {
   readonly checksum: string;
 }
 
+const migrationName = (m: Migration): string => `${String(m.version).padStart(4, '0')}_${m.name}`;
+
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((f) => MIGRATION_FILE.test(f)).sort();
   const migrations: Migration[] = [];
@@ -65,7 +67,7 @@ export async function migrate(url: string, dir = MIGRATIONS_DIR): Promise<Migrat
         const previous = done.get(m.version);
         if (previous) {
           if (previous.checksum !== m.checksum) {
-            throw new Error(`migration ${m.version}_${m.name} was changed after it was applied; add a new migration instead`);
+            throw new Error(`migration ${migrationName(m)} was changed after it was applied; add a new migration instead`);
           }
           continue;
         }
@@ -77,7 +79,7 @@ export async function migrate(url: string, dir = MIGRATIONS_DIR): Promise<Migrat
           m.name,
           m.checksum,
         ]);
-        applied.push(`${String(m.version).padStart(4, '0')}_${m.name}`);
+        applied.push(migrationName(m));
       }
       return { applied, alreadyApplied: done.size };
     } finally {

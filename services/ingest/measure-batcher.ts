@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { InjectionToken } from 'tsyringe';
 import type { Delivery } from '../shared/amqp-consumer';
@@ -125,11 +126,13 @@ export class MeasureBatcher {
   private async writeAndAck(batch: Entry[]): Promise<void> {
     const last = batch[batch.length - 1].delivery;
     const started = process.hrtime.bigint();
+    const batchId = randomUUID();
+    let attempts = 0;
     try {
       const outcome = await retryForever(
         async () => {
           if (last.stale() || this.giveUp) throw new Abandoned();
-          return this.sink.write(batch);
+          return this.sink.write(batch, batchId, attempts++ > 0);
         },
         {
           startingDelayMs: 100,

@@ -2,7 +2,13 @@ import { inject, injectable } from 'tsyringe';
 import type { InjectionToken } from 'tsyringe';
 import type { Pool } from '../../db/src/pool';
 import { withTransaction } from '../../db/src/pool';
-import { insertRejections, upsertMeasures } from '../../db/src/repositories/measure-write.repository';
+import {
+  batchCommitted,
+  insertRejections,
+  markBatchCommitted,
+  purgeBatchMarkers,
+  upsertMeasures,
+} from '../../db/src/repositories/measure-write.repository';
 import type { MeasureRow, RejectionRow } from '../../db/src/repositories/measure-write.repository';
 import type { DecodedMessage, RejectionReason } from '../shared/measure-contract';
 import { microsToSql } from '../shared/measure-contract';
@@ -22,8 +28,15 @@ export interface BatchOutcome {
 export const BATCH_SINK: InjectionToken<BatchSink> = Symbol('BatchSink');
 
 export interface BatchSink {
-  write(messages: readonly PendingMessage[]): Promise<BatchOutcome>;
+  /**
+   * Stores one batch. `batchId` is the same across retries of a batch; `mayBeStored` says an
+   * earlier attempt failed in a way that may have committed (its reply was lost).
+   */
+  write(messages: readonly PendingMessage[], batchId: string, mayBeStored: boolean): Promise<BatchOutcome>;
 }
+
+/** Batch markers are purged once per this many batches, keeping a day of them. */
+const PURGE_EVERY_BATCHES = 1000;
 
 function compareRows(a: MeasureRow, b: MeasureRow): number {
   return (
@@ -45,7 +58,9 @@ export class MeasureWriter implements BatchSink {
     @inject(NameResolver) private readonly names: NameResolver,
   ) {}
 
-  async write(messages: readonly PendingMessage[]): Promise<BatchOutcome> {
+  private batchesSincePurge = 0;
+
+  async write(messages: readonly PendingMessage[], batchId: string, mayBeStored: boolean): Promise<BatchOutcome> {
     const experimentNames = new Set<string>();
     const typeNames = new Set<string>();
     for (const m of messages) {
@@ -93,10 +108,17 @@ export class MeasureWriter implements BatchSink {
       else unique.push(r);
     }
 
+    const outcome = { stored: rows.length, rejected };
+    if (mayBeStored && (await batchCommitted(this.pool, batchId))) return outcome;
     await withTransaction(this.pool, async (conn) => {
       if (unique.length) await upsertMeasures(conn, unique);
       await insertRejections(conn, rejections);
+      await markBatchCommitted(conn, batchId);
     });
-    return { stored: rows.length, rejected };
+    if (++this.batchesSincePurge >= PURGE_EVERY_BATCHES) {
+      this.batchesSincePurge = 0;
+      await purgeBatchMarkers(this.pool).catch(() => undefined);
+    }
+    return outcome;
   }
 }

@@ -1,5 +1,5 @@
 import { escape } from 'mysql2';
-import type { PoolConnection } from '../pool';
+import type { Pool, PoolConnection } from '../pool';
 
 export interface MeasureRow {
   readonly experimentId: number;
@@ -67,4 +67,17 @@ export async function insertRejections(conn: PoolConnection, rows: readonly Reje
     bytes += r.raw.length + r.detail.length;
   }
   await send();
+}
+
+export async function markBatchCommitted(conn: PoolConnection, batchId: string): Promise<void> {
+  await conn.query('INSERT INTO ingest_batches (id) VALUES (?)', [batchId]);
+}
+
+export async function batchCommitted(pool: Pool, batchId: string): Promise<boolean> {
+  const [rows] = await pool.query('SELECT 1 AS found FROM ingest_batches WHERE id = ?', [batchId]);
+  return (rows as unknown[]).length > 0;
+}
+
+export async function purgeBatchMarkers(pool: Pool): Promise<void> {
+  await pool.query('DELETE FROM ingest_batches WHERE committed_at < NOW(6) - INTERVAL 1 DAY LIMIT 10000');
 }
