@@ -28,7 +28,7 @@ export async function assertTopology(ch: Channel, names: TopologyNames = TOPOLOG
       'x-queue-type': 'quorum',
       'x-dead-letter-exchange': names.deadLetterExchange,
       'x-dead-letter-routing-key': names.routingKey,
-      'x-delivery-limit': TOPOLOGY.deliveryLimit,
+      'x-delivery-limit': names.deliveryLimit,
     },
   });
   await ch.bindQueue(names.queue, names.exchange, names.routingKey);
