@@ -22,11 +22,79 @@ const envSchema = z.object({
   MYSQL_URL: url(['mysql:']).default('mysql://root@127.0.0.1:3306/mymonit'),
   AMQP_URL: url(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
   ELASTICSEARCH_URL: url(['http:', 'https:']).optional(),
+  /** PEM file of the CA that signed Elasticsearch's certificate, when it is not a public one. */
+  ELASTICSEARCH_CA_FILE: z.string().min(1).optional(),
+  ELASTICSEARCH_REQUEST_TIMEOUT_MS: positiveInt.max(300_000).default(15_000),
+  /** Operational logs go to Elasticsearch as well as stdout when ELASTICSEARCH_URL is set, unless off. */
+  ELASTICSEARCH_LOGS: z.enum(['on', 'off']).default('on'),
+  /** Log lines held in memory while Elasticsearch is away; lines beyond it are dropped and counted. */
+  ELASTICSEARCH_LOG_BUFFER_LIMIT: positiveInt.max(1_000_000).default(2_000),
+  AUDIT_SHIPPER_HTTP_PORT: port.default(9465),
+  /** Name under which a shipper replica claims rows; default: the host name (stable across container restarts). */
+  AUDIT_SHIPPER_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1 to 64 letters, digits, . _ : or -').optional(),
+  AUDIT_SHIPPER_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  AUDIT_SHIPPER_POLL_MS: positiveInt.max(60_000).default(1_000),
+  AUDIT_SHIPPER_LEASE_SECONDS: positiveInt.max(3_600).default(120),
+  AUDIT_SHIPPER_MAX_BACKOFF_MS: positiveInt.max(600_000).default(30_000),
   INGEST_BATCH_SIZE: positiveInt.max(10000).default(5000),
   INGEST_FLUSH_MS: positiveInt.max(60000).default(200),
   INGEST_PREFETCH: positiveInt.max(65535).optional(),
   INGEST_HTTP_PORT: port.default(9464),
+  API_PORT: port.default(8080),
+  FIREBASE_PROJECT_ID: z
+    .string()
+    .regex(/^[a-z0-9-]{4,64}$/, 'must be a Firebase project id (lower-case letters, digits and -)')
+    .optional(),
+  FIREBASE_AUTH_EMULATOR_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')
+    .optional(),
+  /** Comma-separated origins allowed by CORS; unset means CORS is off (same-origin only). */
+  API_CORS_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), 'must be a comma-separated list of origins like https://host:port')
+    .optional(),
+  /**
+   * Express `trust proxy`: unset (the default) trusts no proxy, so the client address is the TCP
+   * peer. Set to the number of proxy hops (e.g. 1 behind nginx) or to a subnet list.
+   */
+  API_TRUST_PROXY: z
+    .string()
+    .refine((v) => /^\d{1,2}$/.test(v) || /^[0-9a-fA-F.:/,\s]+$/.test(v) || /^(loopback|linklocal|uniquelocal)(,\s*(loopback|linklocal|uniquelocal))*$/.test(v),
+      'must be a hop count, a list of addresses or subnets, or loopback/linklocal/uniquelocal')
+    .optional(),
+  API_BODY_LIMIT_BYTES: positiveInt.max(10 * 1024 * 1024).default(64 * 1024),
+  API_RATE_LIMIT_WINDOW_MS: positiveInt.max(3_600_000).default(60_000),
+  API_RATE_LIMIT_PER_IP: positiveInt.max(1_000_000).default(1200),
+  API_RATE_LIMIT_PER_USER: positiveInt.max(1_000_000).default(600),
+  API_PAGE_LIMIT_DEFAULT: positiveInt.max(100_000).default(1000),
+  API_PAGE_LIMIT_MAX: positiveInt.max(100_000).default(10_000),
 });
+
+/**
+ * Rules that only the API enforces at start-up. Emulator tokens are unsigned and firebase-admin
+ * accepts them whenever FIREBASE_AUTH_EMULATOR_HOST is set, so in production that variable would
+ * let anyone mint a token for any uid: refuse to start instead. A production API must also name
+ * its real Firebase project rather than fall back to the offline demo one.
+ */
+export function apiEnvProblems(e: Env): string[] {
+  const problems: string[] = [];
+  if (e.NODE_ENV === 'production') {
+    if (e.FIREBASE_AUTH_EMULATOR_HOST !== undefined) {
+      problems.push('FIREBASE_AUTH_EMULATOR_HOST: must not be set when NODE_ENV=production (emulator tokens are unsigned)');
+    }
+    if (e.FIREBASE_PROJECT_ID === undefined) {
+      problems.push('FIREBASE_PROJECT_ID: is required when NODE_ENV=production');
+    } else if (e.FIREBASE_PROJECT_ID.startsWith('demo-')) {
+      problems.push('FIREBASE_PROJECT_ID: a demo- project is for the emulator only, not for NODE_ENV=production');
+    }
+  }
+  if (e.API_PAGE_LIMIT_DEFAULT > e.API_PAGE_LIMIT_MAX) {
+    problems.push('API_PAGE_LIMIT_DEFAULT: must not exceed API_PAGE_LIMIT_MAX');
+  }
+  return problems;
+}
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -36,12 +104,67 @@ export interface AppConfig {
   readonly mysqlUrl: string;
   readonly amqpUrl: string;
   readonly elasticsearchUrl: string | undefined;
+  readonly elasticsearch: ElasticsearchConfig;
+  readonly auditShipper: AuditShipperConfig;
   readonly ingest: {
     readonly batchSize: number;
     readonly flushMs: number;
     readonly prefetch: number;
     readonly httpPort: number;
   };
+  readonly api: ApiConfig;
+}
+
+export interface ApiConfig {
+  readonly port: number;
+  readonly firebaseProjectId: string;
+  readonly firebaseAuthEmulatorHost: string | undefined;
+  /** Empty: CORS off. */
+  readonly corsOrigins: readonly string[];
+  /** Passed to express `trust proxy`; false trusts nothing. */
+  readonly trustProxy: false | number | string;
+  readonly bodyLimitBytes: number;
+  readonly rateLimit: {
+    readonly windowMs: number;
+    readonly perIp: number;
+    readonly perUser: number;
+  };
+  readonly pageLimit: {
+    readonly default: number;
+    readonly max: number;
+  };
+}
+
+export interface ElasticsearchConfig {
+  readonly url: string | undefined;
+  readonly caFile: string | undefined;
+  readonly requestTimeoutMs: number;
+  readonly logs: {
+    readonly enabled: boolean;
+    readonly bufferLimit: number;
+  };
+}
+
+export interface AuditShipperConfig {
+  readonly httpPort: number;
+  /** undefined: main.ts uses the host name. */
+  readonly id: string | undefined;
+  readonly batchSize: number;
+  readonly pollMs: number;
+  readonly leaseSeconds: number;
+  readonly maxBackoffMs: number;
+}
+
+/** Rules the audit shipper must satisfy to start. */
+export function auditShipperEnvProblems(e: Env): string[] {
+  const problems: string[] = [];
+  if (e.ELASTICSEARCH_URL === undefined) problems.push('ELASTICSEARCH_URL: is required by the audit shipper');
+  // A lease that ended while its holder still waits for Elasticsearch would let another replica
+  // send the same rows again (harmless, same _id, but wasted).
+  if (e.AUDIT_SHIPPER_LEASE_SECONDS * 1000 <= 2 * e.ELASTICSEARCH_REQUEST_TIMEOUT_MS) {
+    problems.push('AUDIT_SHIPPER_LEASE_SECONDS: must be longer than twice ELASTICSEARCH_REQUEST_TIMEOUT_MS');
+  }
+  return problems;
 }
 
 export class ConfigError extends Error {
@@ -56,7 +179,7 @@ function deepFreeze<T extends object>(o: T): Readonly<T> {
   return Object.freeze(o);
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+function parseEnv(env: NodeJS.ProcessEnv): Env {
   // Empty strings count as unset, as in most deployment tools.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
@@ -64,13 +187,55 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     // Name the variable and the rule, never the value: it may be a secret.
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+function trustProxy(v: string | undefined): false | number | string {
+  if (v === undefined) return false;
+  return /^\d+$/.test(v) ? Number(v) : v;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  return build(parseEnv(env));
+}
+
+/** loadConfig plus the rules the audit shipper must satisfy to start (see auditShipperEnvProblems). */
+export function loadAuditShipperConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const e = parseEnv(env);
+  const problems = auditShipperEnvProblems(e);
+  if (problems.length) throw new ConfigError(problems);
+  return build(e);
+}
+
+/** loadConfig plus the rules the API must satisfy to start (see apiEnvProblems). */
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const e = parseEnv(env);
+  const problems = apiEnvProblems(e);
+  if (problems.length) throw new ConfigError(problems);
+  return build(e);
+}
+
+function build(e: Env): AppConfig {
   return deepFreeze({
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     mysqlUrl: e.MYSQL_URL,
     amqpUrl: e.AMQP_URL,
     elasticsearchUrl: e.ELASTICSEARCH_URL,
+    elasticsearch: {
+      url: e.ELASTICSEARCH_URL,
+      caFile: e.ELASTICSEARCH_CA_FILE,
+      requestTimeoutMs: e.ELASTICSEARCH_REQUEST_TIMEOUT_MS,
+      logs: { enabled: e.ELASTICSEARCH_LOGS === 'on', bufferLimit: e.ELASTICSEARCH_LOG_BUFFER_LIMIT },
+    },
+    auditShipper: {
+      httpPort: e.AUDIT_SHIPPER_HTTP_PORT,
+      id: e.AUDIT_SHIPPER_ID,
+      batchSize: e.AUDIT_SHIPPER_BATCH_SIZE,
+      pollMs: e.AUDIT_SHIPPER_POLL_MS,
+      leaseSeconds: e.AUDIT_SHIPPER_LEASE_SECONDS,
+      maxBackoffMs: e.AUDIT_SHIPPER_MAX_BACKOFF_MS,
+    },
     ingest: {
       batchSize: e.INGEST_BATCH_SIZE,
       flushMs: e.INGEST_FLUSH_MS,
@@ -78,6 +243,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       // while the previous batch is written.
       prefetch: e.INGEST_PREFETCH ?? e.INGEST_BATCH_SIZE * 2,
       httpPort: e.INGEST_HTTP_PORT,
+    },
+    api: {
+      port: e.API_PORT,
+      firebaseProjectId: e.FIREBASE_PROJECT_ID ?? 'demo-mymonit',
+      firebaseAuthEmulatorHost: e.FIREBASE_AUTH_EMULATOR_HOST,
+      corsOrigins: e.API_CORS_ORIGINS ?? [],
+      trustProxy: trustProxy(e.API_TRUST_PROXY),
+      bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+      rateLimit: {
+        windowMs: e.API_RATE_LIMIT_WINDOW_MS,
+        perIp: e.API_RATE_LIMIT_PER_IP,
+        perUser: e.API_RATE_LIMIT_PER_USER,
+      },
+      pageLimit: { default: e.API_PAGE_LIMIT_DEFAULT, max: e.API_PAGE_LIMIT_MAX },
     },
   });
 }

@@ -1,0 +1,53 @@
+import { ServiceUnavailableError, UnauthorizedError } from '../../shared/errors';
+import type { Database } from '../domain/ports';
+import { Authenticator, UnknownUidError } from './authenticator';
+import type { TokenVerifier } from './token-verifier';
+
+const users = new Map([['uid-1', { id: 'S001', name: 'P', username: 'uid-1', email: 'p@x', role: 'SCIENTIST' as const, deletedAt: null }]]);
+const db = { stores: { users: { findActiveByUsername: (uid: string) => Promise.resolve(users.get(uid)) } } } as unknown as Database;
+const seen: string[] = [];
+const verifier: TokenVerifier = {
+  verify: (token) => {
+    seen.push(token);
+    if (token === 'down') return Promise.reject(new ServiceUnavailableError('later'));
+    if (token.startsWith('uid-')) return Promise.resolve({ uid: token });
+    return Promise.reject(new UnauthorizedError('invalid token'));
+  },
+  close: () => Promise.resolve(),
+};
+const auth = new Authenticator(verifier, db);
+
+describe('Authenticator', () => {
+  it('maps a verified uid to the active user it belongs to; the role comes from the database', async () => {
+    await expect(auth.authenticate('Bearer uid-1')).resolves.toEqual({ id: 'S001', uid: 'uid-1', role: 'SCIENTIST' });
+    await expect(auth.authenticate('bearer   uid-1')).resolves.toMatchObject({ id: 'S001' });
+  });
+
+  it.each([
+    [undefined, /missing/],
+    ['', /missing/],
+    ['uid-1', /malformed/],
+    ['Bearer', /malformed/],
+    ['Bearer: uid-1', /malformed/],
+    ['Basic dXNlcjpwdw==', /malformed/],
+    ['Bearer two tokens', /malformed/],
+    [`Bearer ${'a'.repeat(9000)}`, /malformed/],
+  ])('refuses the header %j without asking Firebase', async (header, message) => {
+    seen.length = 0;
+    await expect(auth.authenticate(header)).rejects.toThrow(message);
+    await expect(auth.authenticate(header)).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(seen).toEqual([]);
+  });
+
+  it('refuses a valid token whose uid maps to nobody, keeping the uid for the audit', async () => {
+    const err = await auth.authenticate('Bearer uid-unknown').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnknownUidError);
+    expect((err as UnknownUidError).uid).toBe('uid-unknown');
+    expect((err as UnknownUidError).status).toBe(401);
+  });
+
+  it('passes on the verifier’s verdict', async () => {
+    await expect(auth.authenticate('Bearer bad.token')).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(auth.authenticate('Bearer down')).rejects.toBeInstanceOf(ServiceUnavailableError);
+  });
+});

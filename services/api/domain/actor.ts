@@ -1,0 +1,44 @@
+import type { AuditOutcome, NewAuditEvent, Role, UserRecord } from '../../../db/src/repositories/records';
+import { redact } from '../../shared/logger';
+
+export type { Role };
+
+/** The authenticated caller: a user row found through their Firebase uid. */
+export interface Actor {
+  readonly id: string;
+  readonly uid: string;
+  readonly role: Role;
+}
+
+/** Facts about the request that go into audit events. */
+export interface RequestMeta {
+  readonly requestId: string;
+  readonly ip: string | undefined;
+}
+
+export function actorOf(user: UserRecord, uid: string): Actor {
+  return { id: user.id, uid, role: user.role };
+}
+
+export interface AuditFacts {
+  readonly action: string;
+  readonly targetType?: string;
+  readonly targetId?: string | number;
+  readonly outcome?: AuditOutcome;
+  readonly details?: Record<string, unknown>;
+}
+
+/** One audit event; details pass through the logger's redaction so no secret is ever stored. */
+export function auditEvent(actor: Actor | undefined, meta: RequestMeta, f: AuditFacts, uid?: string): NewAuditEvent {
+  return {
+    actorId: actor?.id ?? null,
+    actorUid: actor?.uid ?? uid ?? null,
+    action: f.action,
+    targetType: f.targetType ?? null,
+    targetId: f.targetId === undefined ? null : String(f.targetId),
+    outcome: f.outcome ?? 'success',
+    ip: meta.ip ?? null,
+    requestId: meta.requestId,
+    details: f.details ? (redact(f.details) as Record<string, unknown>) : null,
+  };
+}

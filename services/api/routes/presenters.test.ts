@@ -1,0 +1,85 @@
+import { associationsJson, auditJson, experimentJson, measureJson, measureTypeJson, nextLink, rejectionJson, sqlToIso, userJson } from './presenters';
+import {
+  associationsResponse,
+  auditResponse,
+  experimentResponse,
+  measureResponse,
+  measureTypeResponse,
+  rejectionResponse,
+  userResponse,
+} from './responses';
+
+describe('sqlToIso', () => {
+  it('renders DATETIME text as ISO-8601 UTC with microseconds', () => {
+    expect(sqlToIso('2022-04-06 07:00:00.000000')).toBe('2022-04-06T07:00:00.000000Z');
+    expect(sqlToIso('2022-04-06 07:00:00.123456')).toBe('2022-04-06T07:00:00.123456Z');
+    expect(sqlToIso('2022-04-06 07:00:00')).toBe('2022-04-06T07:00:00.000000Z');
+    expect(sqlToIso('2022-04-06 07:00:00.5')).toBe('2022-04-06T07:00:00.500000Z');
+  });
+});
+
+describe('nextLink', () => {
+  it('keeps the query and replaces the cursor', () => {
+    const link = nextLink({ path: '/measures/1', search: new URLSearchParams('measure=hertz&cursor=old&limit=5') }, 'NEW');
+    expect(link).toEqual({ Link: '</measures/1?measure=hertz&cursor=NEW&limit=5>; rel="next"' });
+  });
+  it('escapes what it copies', () => {
+    const link = nextLink({ path: '/measures/1', search: new URLSearchParams({ source: 'a b>;' }) }, 'c');
+    expect(link.Link).toBe('</measures/1?source=a+b%3E%3B&cursor=c>; rel="next"');
+  });
+});
+
+describe('associationsJson', () => {
+  it('groups users by experiment id, as the original did, with the name added', () => {
+    const user = (id: string) => ({ id, name: id, username: `u${id}`, email: `${id}@x`, role: 'SCIENTIST' as const, deletedAt: null });
+    expect(
+      associationsJson([
+        { experimentId: 1, experimentName: 'a', user: user('S1') },
+        { experimentId: 1, experimentName: 'a', user: user('S2') },
+        { experimentId: 2, experimentName: 'b', user: user('S1') },
+      ]),
+    ).toEqual({
+      1: { name: 'a', users: [expect.objectContaining({ user_id: 'S1' }), expect.objectContaining({ user_id: 'S2' })] },
+      2: { name: 'b', users: [expect.objectContaining({ user_id: 'S1' })] },
+    });
+  });
+});
+
+describe('presenters produce exactly the documented response shapes', () => {
+  const user = { id: 'S1', name: null, username: null, email: null, role: 'SCIENTIST' as const, deletedAt: '2024-01-01 00:00:00.000000' };
+  it.each([
+    ['user', userResponse, userJson(user)],
+    ['experiment', experimentResponse, experimentJson({ id: 1, name: 'e' })],
+    ['associations', associationsResponse, associationsJson([{ experimentId: 1, experimentName: 'e', user }])],
+    [
+      'measure',
+      measureResponse,
+      measureJson({ ts: '2022-04-06 07:00:00.000000', measureTypeId: 1, measureTypeName: 'hertz', experimentName: 'e', source: '', value: 1 }),
+    ],
+    ['measure type', measureTypeResponse, measureTypeJson({ id: 1, name: 'hertz', symbol: 'Hz', quantity: 'frequency' })],
+    [
+      'rejection',
+      rejectionResponse,
+      rejectionJson({ id: '1', receivedAt: '2022-04-06 07:00:00.000000', reason: 'invalid_json', detail: 'd', messageId: null, raw: 'x', rawLength: 1 }),
+    ],
+    [
+      'audit event',
+      auditResponse,
+      auditJson({
+        id: '1',
+        occurredAt: '2022-04-06 07:00:00.000000',
+        actorId: null,
+        actorUid: null,
+        action: 'a',
+        targetType: null,
+        targetId: null,
+        outcome: 'denied',
+        ip: null,
+        requestId: 'r',
+        details: null,
+      }),
+    ],
+  ])('%s', (_name, schema, value) => {
+    expect(schema.parse(value)).toEqual(value);
+  });
+});
