@@ -5,6 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-services.sh || exit 1
+bash scripts/ensure-packages.sh || exit 1
 npm ci --no-audit --no-fund --loglevel=error || exit 1
 
 mkdir -p test-results
