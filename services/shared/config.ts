@@ -70,6 +70,8 @@ const envSchema = z.object({
   API_RATE_LIMIT_PER_USER: positiveInt.max(1_000_000).default(600),
   API_PAGE_LIMIT_DEFAULT: positiveInt.max(100_000).default(1000),
   API_PAGE_LIMIT_MAX: positiveInt.max(100_000).default(10_000),
+  /** Directory of the built web page (web/dist) for the API to serve in dev; unset: no page. */
+  API_WEB_DIR: z.string().min(1).optional(),
 });
 
 /**
@@ -133,6 +135,8 @@ export interface ApiConfig {
     readonly default: number;
     readonly max: number;
   };
+  /** Built web page to serve (dev); undefined: the API serves no page (nginx does). */
+  readonly webDir: string | undefined;
 }
 
 export interface ElasticsearchConfig {
@@ -257,6 +261,7 @@ function build(e: Env): AppConfig {
         perUser: e.API_RATE_LIMIT_PER_USER,
       },
       pageLimit: { default: e.API_PAGE_LIMIT_DEFAULT, max: e.API_PAGE_LIMIT_MAX },
+      webDir: e.API_WEB_DIR,
     },
   });
 }

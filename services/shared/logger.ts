@@ -1,6 +1,13 @@
+import { readFileSync } from 'node:fs';
 import winston from 'winston';
 import { ecsFields, ecsStringify } from '@elastic/ecs-winston-format';
+import { Client, HttpConnection } from '@elastic/elasticsearch';
+import { Counter, Gauge } from 'prom-client';
+import { ElasticsearchTransport } from 'winston-elasticsearch';
+import type { ElasticsearchTransportOptions, LogData } from 'winston-elasticsearch';
+import type { AppConfig } from './config';
 import { logContext } from './context';
+import type { Metrics } from './metrics';
 
 export type Logger = winston.Logger;
 
@@ -48,14 +55,41 @@ const contextFormat = winston.format((info) => {
   return info;
 });
 
+export interface ElasticsearchLogOptions {
+  readonly url: string;
+  /** Lines kept in memory while Elasticsearch is away; lines beyond it are dropped (and counted). */
+  readonly bufferLimit: number;
+  readonly requestTimeoutMs?: number;
+  /** PEM of the CA behind Elasticsearch's certificate, when it is a private one. */
+  readonly ca?: string;
+  readonly flushIntervalMs?: number;
+  /** Registry for mymonit_log_lines_dropped_total and mymonit_log_lines_buffered. */
+  readonly metrics?: Metrics;
+}
+
 export interface LoggerOptions {
   readonly service: string;
   readonly level: string;
   readonly transports?: winston.transport[];
+  /** Also send every line to Elasticsearch, index mymonit-logs-YYYY.MM.DD (process time zone: run in UTC). */
+  readonly elasticsearch?: ElasticsearchLogOptions;
+}
+
+/** The Elasticsearch log options a process's configuration asks for; undefined when none. */
+export function elasticsearchLogOptions(config: AppConfig, metrics?: Metrics): ElasticsearchLogOptions | undefined {
+  const es = config.elasticsearch;
+  if (es.url === undefined || !es.logs.enabled) return undefined;
+  return {
+    url: es.url,
+    bufferLimit: es.logs.bufferLimit,
+    requestTimeoutMs: es.requestTimeoutMs,
+    ca: es.caFile === undefined ? undefined : readFileSync(es.caFile, 'utf8'),
+    metrics,
+  };
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: opts.level,
     format: winston.format.combine(
       contextFormat(),
@@ -63,15 +97,144 @@ export function createLogger(opts: LoggerOptions): Logger {
       ecsFields({ serviceName: opts.service, convertReqRes: false }),
       ecsStringify(),
     ),
-    transports: [new winston.transports.Console(), ...(opts.transports ?? [])],
+    transports: [
+      new winston.transports.Console(),
+      ...(opts.transports ?? []),
+      ...(opts.elasticsearch ? [elasticsearchTransport(opts.elasticsearch)] : []),
+    ],
+  });
+  // winston re-emits a transport's 'error' on the logger, and an 'error' nobody listens to would
+  // end the process: losing the log shipping path must never take a service down.
+  logger.on('error', (err: unknown) => reportTransportTrouble(err));
+  return logger;
+}
+
+/** Resolves once every transport has written what it holds, or after timeoutMs (call last, on shutdown). */
+export async function flushLogger(logger: Logger, timeoutMs = 5000): Promise<void> {
+  const finished = logger.transports.map(
+    (t) => new Promise<void>((resolve) => t.once('finish', () => resolve())),
+  );
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    void Promise.all(finished).then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    logger.end();
   });
 }
 
-/** Resolves once every transport has written what it holds (call last, on shutdown). */
-export async function flushLogger(logger: Logger): Promise<void> {
-  await new Promise<void>((resolve) => {
-    logger.on('finish', () => resolve());
-    logger.end();
-    setTimeout(resolve, 2000).unref();
+const MESSAGE = Symbol.for('message');
+let lastTroubleReport = 0;
+
+/** Log shipping trouble goes to stderr, at most once a minute: never through the logger itself. */
+function reportTransportTrouble(err: unknown): void {
+  if (Date.now() - lastTroubleReport < 60_000) return;
+  lastTroubleReport = Date.now();
+  const text = err instanceof Error ? err.message : typeof err === 'string' ? err : JSON.stringify(err);
+  process.stderr.write(`${JSON.stringify({ 'log.level': 'warn', message: 'log shipping to Elasticsearch failed', reason: redactString(text ?? '') })}\n`);
+}
+
+/** What this module relies on inside winston-elasticsearch's BulkWriter (0.19). */
+interface BulkWriterInternals {
+  bulk: Array<{ doc: unknown }>;
+  append(index: string, doc: unknown): void;
+  write(body: unknown[]): Promise<void>;
+}
+
+/**
+ * winston-elasticsearch buffers lines in memory (bounded by bufferLimit) and drops lines silently
+ * in two places: when a line arrives with the buffer full, and when a failed bulk write is put back
+ * into a buffer that filled up meanwhile. Both are counted here without changing its behaviour:
+ * a line counts as dropped when it is neither buffered, nor in a request in flight, nor written.
+ */
+function elasticsearchTransport(o: ElasticsearchLogOptions): winston.transport {
+  const client = new Client({
+    node: o.url,
+    requestTimeout: o.requestTimeoutMs ?? 15_000,
+    maxRetries: 0,
+    // See services/audit-shipper/main.ts: undici can leave a request pending for good.
+    Connection: HttpConnection,
+    ...(o.ca !== undefined && { tls: { ca: o.ca } }),
   });
+  const options: ElasticsearchTransportOptions & { internalLogger: (...args: unknown[]) => void } = {
+    client,
+    indexPrefix: 'mymonit-logs',
+    indexSuffixPattern: 'YYYY.MM.DD',
+    bufferLimit: o.bufferLimit,
+    flushInterval: o.flushIntervalMs ?? 1000,
+    // The index template for mymonit-logs-* is Logstash's (logstash/templates/), shared with Filebeat's lines.
+    ensureIndexTemplate: false,
+    // The document is the very JSON line written to stdout: same fields, same redaction.
+    transformer: (data: LogData): unknown => {
+      const line: unknown = data.meta[MESSAGE as unknown as string];
+      return typeof line === 'string' ? (JSON.parse(line) as unknown) : { message: String(data.message) };
+    },
+    // Undeclared in its typings: where it reports documents Elasticsearch refused.
+    internalLogger: (...args: unknown[]) => reportTransportTrouble(args.map((a) => (a instanceof Error ? a.message : JSON.stringify(a))).join(' ')),
+  };
+  const transport = new ElasticsearchTransport(options);
+  transport.on('warning', (err: unknown) => reportTransportTrouble(err));
+  const registry = o.metrics?.registry;
+  const writer = (transport as unknown as { bulkWriter: BulkWriterInternals }).bulkWriter;
+  const dropped = registry
+    ? ((registry.getSingleMetric('mymonit_log_lines_dropped_total') as Counter | undefined) ??
+      new Counter({
+        name: 'mymonit_log_lines_dropped_total',
+        help: 'Log lines the Elasticsearch transport dropped (buffer full while Elasticsearch was away)',
+        registers: [registry],
+      }))
+    : undefined;
+  if (registry && !registry.getSingleMetric('mymonit_log_lines_buffered')) {
+    new Gauge({
+      name: 'mymonit_log_lines_buffered',
+      help: 'Log lines held in memory for Elasticsearch',
+      registers: [registry],
+      collect() {
+        this.set(writer.bulk.length);
+      },
+    });
+  }
+  countDroppedLines(transport, writer, o.bufferLimit, () => dropped?.inc());
+  return transport;
+}
+
+function countDroppedLines(transport: winston.transport, writer: BulkWriterInternals, bufferLimit: number, onDrop: () => void): void {
+  const accepted = new Set<unknown>();
+  const inFlight = new Map<unknown[], unknown[]>();
+  // The writer emits 'warning' from the catch of the write that failed, in the same microtask run
+  // that then resumes our await below; another write's failure arrives with another I/O event.
+  let failedNow = false;
+  transport.on('warning', () => {
+    failedNow = true;
+    setImmediate(() => (failedNow = false));
+  });
+
+  const append = writer.append.bind(writer);
+  writer.append = (index, doc) => {
+    if (writer.bulk.length >= bufferLimit) {
+      onDrop();
+      return;
+    }
+    accepted.add(doc);
+    append(index, doc);
+  };
+
+  const write = writer.write.bind(writer);
+  writer.write = async (body) => {
+    const docs = body.filter((_, i) => i % 2 === 1);
+    inFlight.set(body, docs);
+    await write(body);
+    inFlight.delete(body);
+    if (!failedNow) for (const d of docs) accepted.delete(d);
+    const live = new Set<unknown>(writer.bulk.map((e) => e.doc));
+    for (const ds of inFlight.values()) for (const d of ds) live.add(d);
+    for (const d of accepted) {
+      if (!live.has(d)) {
+        accepted.delete(d);
+        onDrop();
+      }
+    }
+  };
 }

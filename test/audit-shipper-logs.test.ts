@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { FakeElasticsearch } from './support/fake-elasticsearch';
+import { ROOT } from './support/processes';
+import { waitFor } from './support/services';
+
+/**
+ * Operational logs through winston-elasticsearch (services/shared/logger.ts), in a child process
+ * built from dist/: the transport keeps retry timers of its own, which must not outlive a test.
+ * While Elasticsearch is away the buffer stays bounded and every line beyond it is counted as
+ * dropped; once it is back the transport sends what it kept, and flushLogger sends the rest before
+ * the process exits, redacted like stdout.
+ */
+
+const LINES = 50;
+const BUFFER_LIMIT = 5;
+
+const CHILD = `
+const { createLogger, flushLogger } = require(${JSON.stringify(path.join(ROOT, 'dist/services/shared/logger.js'))});
+const { createMetrics } = require(${JSON.stringify(path.join(ROOT, 'dist/services/shared/metrics.js'))});
+const readline = require('node:readline');
+const metrics = createMetrics('log-test');
+const logger = createLogger({
+  service: 'log-test',
+  level: 'info',
+  // A long interval: after the first flush a line waits in the buffer until flushLogger sends it.
+  elasticsearch: { url: process.env.ES_URL, bufferLimit: ${BUFFER_LIMIT}, flushIntervalMs: 600000, requestTimeoutMs: 2000, metrics },
+});
+logger.remove(logger.transports[0]); // no console output: stdout carries the protocol
+const value = async (name) => (await metrics.registry.getSingleMetric(name).get()).values[0]?.value ?? 0;
+(async () => {
+  for (let seq = 0; seq < ${LINES}; seq++) {
+    logger.info('line while Elasticsearch is down', { seq, password: 'hunter2', url: 'amqp://svc:hunter2@rabbit:5672' });
+  }
+  let state;
+  for (let i = 0; i < 400; i++) {
+    state = { dropped: await value('mymonit_log_lines_dropped_total'), buffered: await value('mymonit_log_lines_buffered') };
+    if (state.dropped + state.buffered === ${LINES}) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.stdout.write('STATE ' + JSON.stringify(state) + '\\n');
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.once('close', () => process.exit(3)); // the test is gone: do not linger
+  // Elasticsearch is back: the transport notices on its own and sends what it kept; the test
+  // says 'go' once it has all of it.
+  await new Promise((resolve) => rl.once('line', resolve));
+  logger.info('last line before exit', { seq: 'last' });
+  await flushLogger(logger, 15000);
+  process.stdout.write('FLUSHED\\n');
+  process.exit(0);
+})();
+`;
+
+describe('operational logs to Elasticsearch', () => {
+  let es: FakeElasticsearch;
+  let child: ChildProcessWithoutNullStreams | undefined;
+
+  beforeEach(async () => {
+    es = await new FakeElasticsearch().start();
+  });
+
+  afterEach(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await es.stop();
+  });
+
+  it('keeps a bounded buffer while Elasticsearch is away, counts the dropped lines and flushes the rest on shutdown', async () => {
+    es.setDown(true);
+    const proc = spawn(process.execPath, ['-e', CHILD], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ES_URL: es.url },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let stderr = '';
+    proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    const lines = readline.createInterface({ input: proc.stdout });
+    const next = async (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        lines.once('line', resolve);
+        // 'close' of stdout, not 'exit': the process may exit before its last line is read.
+        lines.once('close', () => reject(new Error(`child ended early:\n${stderr}`)));
+      });
+
+    const stateLine = await next();
+    const state = JSON.parse(stateLine.replace(/^STATE /, '')) as { dropped: number; buffered: number };
+    expect(state.buffered).toBeLessThanOrEqual(BUFFER_LIMIT);
+    expect(state.dropped + state.buffered).toBe(LINES);
+    expect(state.dropped).toBeGreaterThanOrEqual(LINES - BUFFER_LIMIT);
+    expect(es.docs('mymonit-logs-')).toHaveLength(0);
+
+    es.setDown(false);
+    await waitFor(() => new Set(es.docs('mymonit-logs-').map((d) => String(d.source.seq))).size === state.buffered, 'the kept lines delivered');
+    proc.stdin.write('go\n');
+    expect(await next()).toBe('FLUSHED');
+    expect(await exited).toBe(0);
+
+    const docs = es.docs('mymonit-logs-');
+    const seqs = new Set(docs.map((d) => String(d.source.seq)));
+    expect(seqs.size).toBe(state.buffered + 1);
+    expect(seqs.has('last')).toBe(true);
+    for (const d of docs) {
+      expect(d.index).toMatch(/^mymonit-logs-\d{4}\.\d{2}\.\d{2}$/);
+      expect(d.source).toMatchObject({ 'service.name': 'log-test', 'log.level': 'info' });
+      if (d.source.seq !== 'last') expect(d.source).toMatchObject({ password: '[REDACTED]', url: 'amqp://svc:***@rabbit:5672' });
+      expect(typeof d.source['@timestamp']).toBe('string');
+      expect(JSON.stringify(d.source)).not.toContain('hunter2');
+    }
+  });
+});
