@@ -5,7 +5,7 @@ import { CatalogRepository } from '../../db/src/repositories/catalog.repository'
 import { AmqpConsumer } from '../shared/amqp-consumer';
 import { ConfigError, loadConfig } from '../shared/config';
 import { once, stopOnSignals } from '../shared/lifecycle';
-import { createLogger, flushLogger } from '../shared/logger';
+import { createLogger, elasticsearchLogOptions, flushLogger } from '../shared/logger';
 import { createMetrics } from '../shared/metrics';
 import { OpsServer } from '../shared/ops-server';
 import { TOKENS } from '../shared/tokens';
@@ -16,8 +16,12 @@ import { BATCH_SINK, MeasureWriter } from './measure-writer';
 /** Composition root of the ingest process. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ service: 'mymonit-ingest', level: config.logLevel });
   const metrics = createMetrics('ingest');
+  const logger = createLogger({
+    service: 'mymonit-ingest',
+    level: config.logLevel,
+    elasticsearch: elasticsearchLogOptions(config, metrics),
+  });
   const pool = createPool(config.mysqlUrl, { connectionLimit: 4 });
 
   container.register(TOKENS.Config, { useValue: config });
