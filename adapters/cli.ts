@@ -1,11 +1,14 @@
 import { runCli } from './sdk/cli';
 import type { RegisteredKind } from './sdk/cli';
+import { influxAdapter } from './influx/influx-adapter';
+import { mqttAdapter } from './mqtt/mqtt-adapter';
+import { rainforestAdapter } from './rainforest/rainforest-adapter';
 import { stdinAdapter } from './stdin/stdin-adapter';
 
 /** Entry point: `node dist/adapters/cli.js <kind> [options]` (npm run adapter -- <kind> …). */
 
 /** Every adapter kind; a new kind is one more entry. */
-const KINDS: readonly RegisteredKind[] = [stdinAdapter];
+const KINDS: readonly RegisteredKind[] = [stdinAdapter, rainforestAdapter, influxAdapter, mqttAdapter];
 
 const stop = new AbortController();
 let signals = 0;

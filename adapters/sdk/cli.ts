@@ -1,7 +1,10 @@
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { ConfigError, loadConfig } from '../../services/shared/config';
 import { redactString } from '../../services/shared/logger';
+import { startStoreAndForward } from './forwarder-runtime';
+import type { StoreAndForward } from './forwarder-runtime';
 import { MeasurePublisher } from './publisher';
 
 /**
@@ -53,6 +56,12 @@ export interface AdapterContext {
   readonly signal: AbortSignal;
   /** Connects to the broker configured by --amqp-url or AMQP_URL. */
   openPublisher(settings?: PublisherSettings): Promise<MeasurePublisher>;
+  /**
+   * For kinds declared `durable`: opens the journal in --journal-dir, starts forwarding it to the
+   * broker (reconnecting as needed) and, with --metrics-port, serves /metrics, /healthz and
+   * /readyz. The kind hands its readings to `sink` and calls `stop()` once it takes no more.
+   */
+  startStoreAndForward(): Promise<StoreAndForward>;
 }
 
 export interface AdapterKind<O extends OptionSpecs = OptionSpecs> {
@@ -62,6 +71,12 @@ export interface AdapterKind<O extends OptionSpecs = OptionSpecs> {
   /** Paragraphs printed after the usage line of `<kind> --help`. */
   readonly description: string;
   readonly options: O;
+  /**
+   * A long-running kind that journals its readings to disk before acknowledging its device: adds
+   * the journal options (--journal-dir, --journal-max-bytes, --metrics-port) and lets run() call
+   * ctx.startStoreAndForward().
+   */
+  readonly durable?: boolean;
   /** Returns the exit code; throws UsageError for bad options. */
   run(values: OptionValues<O>, ctx: AdapterContext): Promise<number>;
 }
@@ -89,12 +104,68 @@ const COMMON_OPTIONS = {
     valueName: 'URL',
     description: 'broker to publish to (default: env AMQP_URL, else amqp://guest:guest@127.0.0.1:5672)',
   },
+  'amqp-ca': {
+    type: 'string',
+    valueName: 'PATH',
+    description: 'PEM file of the CA(s) to trust for an amqps:// broker (default: the system CAs)',
+  },
   'skip-declare': {
     type: 'boolean',
     description: 'do not declare exchange and queues (for a user without the configure permission)',
   },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies OptionSpecs;
+
+const DEFAULT_JOURNAL_MAX_BYTES = 1024 ** 3;
+
+/** The options of durable kinds (see AdapterKind.durable). */
+const JOURNAL_OPTIONS = {
+  'journal-dir': {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'directory of the disk journal readings wait in until the broker confirms them (required)',
+  },
+  'journal-max-bytes': {
+    type: 'string',
+    valueName: 'SIZE',
+    description: 'most disk the journal may use, e.g. 512M or 2G (default 1G); when full, devices are told to retry later',
+  },
+  'metrics-port': {
+    type: 'string',
+    valueName: 'PORT',
+    description: 'serve /metrics (Prometheus), /healthz and /readyz on this port (default: none)',
+  },
+} as const satisfies OptionSpecs;
+
+const SIZE = /^(\d+)\s*([KMGT]?)(i?B)?$/i;
+
+/** Bytes of a size like 65536, 64K, 512M, 2G or 1GiB (binary multiples). */
+export function parseByteSize(text: string): number | undefined {
+  const m = SIZE.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]) * 1024 ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase());
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function portOption(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 0 && n <= 65535)) throw new UsageError(`--${name} must be a port number from 0 to 65535`);
+  return n;
+}
+
+function readCa(file: string | undefined, amqpUrl: string): Buffer | undefined {
+  if (file === undefined) return undefined;
+  if (new URL(amqpUrl).protocol !== 'amqps:') throw new UsageError('--amqp-ca needs an amqps:// broker URL');
+  let pem: Buffer;
+  try {
+    pem = fs.readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`cannot read --amqp-ca ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--amqp-ca ${file} holds no PEM certificate`);
+  return pem;
+}
 
 function formatOptions(options: OptionSpecs): string {
   const rows = Object.entries(options).map(([name, spec]) => {
@@ -107,9 +178,9 @@ function formatOptions(options: OptionSpecs): string {
 
 export function defineKind<O extends OptionSpecs>(kind: AdapterKind<O>): RegisteredKind {
   for (const name of Object.keys(kind.options)) {
-    if (name in COMMON_OPTIONS) throw new Error(`adapter ${kind.name}: option --${name} is reserved`);
+    if (name in COMMON_OPTIONS || (kind.durable && name in JOURNAL_OPTIONS)) throw new Error(`adapter ${kind.name}: option --${name} is reserved`);
   }
-  const all: OptionSpecs = { ...kind.options, ...COMMON_OPTIONS };
+  const all: OptionSpecs = { ...kind.options, ...(kind.durable ? JOURNAL_OPTIONS : {}), ...COMMON_OPTIONS };
   const parseOptions = Object.fromEntries(
     Object.entries(all).map(([name, spec]) => [name, spec.short ? { type: spec.type, short: spec.short } : { type: spec.type }]),
   );
@@ -131,15 +202,52 @@ export function defineKind<O extends OptionSpecs>(kind: AdapterKind<O>): Registe
       const override = common['amqp-url'];
       const amqpUrl = loadConfig(override === undefined ? io.env : { AMQP_URL: override }).amqpUrl;
       const declareTopology = !common['skip-declare'];
+      const ca = readCa(common['amqp-ca'], amqpUrl);
+      const openPublisher = (settings: PublisherSettings = {}): Promise<MeasurePublisher> =>
+        MeasurePublisher.connect({
+          url: amqpUrl,
+          connectionName: `mymonit-adapter-${kind.name}`,
+          declareTopology,
+          ...settings,
+          // amqplib hands socketOptions to tls.connect for amqps:// URLs.
+          ...(ca ? { socketOptions: { ca: [ca] } } : {}),
+        });
+      const journal = kind.durable ? journalSettings(parsed.values) : undefined;
       return kind.run(values, {
         stdin: io.stdin,
         stderr: io.stderr,
         signal: io.signal,
-        openPublisher: (settings = {}) =>
-          MeasurePublisher.connect({ url: amqpUrl, connectionName: `mymonit-adapter-${kind.name}`, declareTopology, ...settings }),
+        openPublisher,
+        startStoreAndForward: () => {
+          if (!journal) return Promise.reject(new Error(`adapter ${kind.name} is not declared durable`));
+          return startStoreAndForward({
+            kind: kind.name,
+            ...journal,
+            // The whole environment counts here (LOG_LEVEL); the URL may come from --amqp-url.
+            logLevel: loadConfig(io.env).logLevel,
+            connect: () => openPublisher(),
+          });
+        },
       });
     },
   };
+}
+
+interface JournalSettings {
+  readonly journalDir: string;
+  readonly journalMaxBytes: number;
+  readonly metricsPort: number | undefined;
+}
+
+function journalSettings(values: OptionValues<typeof JOURNAL_OPTIONS>): JournalSettings {
+  const journalDir = values['journal-dir'];
+  if (journalDir === undefined || journalDir.trim() === '') throw new UsageError('--journal-dir is required');
+  const sizeText = values['journal-max-bytes'];
+  const journalMaxBytes = sizeText === undefined ? DEFAULT_JOURNAL_MAX_BYTES : parseByteSize(sizeText);
+  if (journalMaxBytes === undefined || journalMaxBytes < 64 * 1024) {
+    throw new UsageError('--journal-max-bytes must be a size of at least 64K, e.g. 64K, 512M, 2G');
+  }
+  return { journalDir, journalMaxBytes, metricsPort: portOption('metrics-port', values['metrics-port']) };
 }
 
 function topHelp(program: string, kinds: readonly RegisteredKind[]): string {

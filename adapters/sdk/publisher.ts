@@ -19,6 +19,8 @@ export interface PublisherOptions {
   readonly maxMeasuresPerMessage?: number;
   /** Declare the topology on connect (needs the configure permission on the vhost). */
   readonly declareTopology?: boolean;
+  /** Passed to tls.connect for amqps:// URLs, e.g. the CA of a private broker certificate. */
+  readonly socketOptions?: { readonly ca?: Buffer[] };
 }
 
 export interface PublishOptions {
@@ -102,6 +104,7 @@ export class MeasurePublisher {
       throw new RangeError(`maxMeasuresPerMessage must be an integer from 1 to ${MAX_MEASURES_PER_MESSAGE}`);
     }
     const connection = await amqp.connect(opts.url, {
+      ...opts.socketOptions,
       clientProperties: { connection_name: opts.connectionName ?? 'mymonit-adapter' },
     });
     // An 'error' event without a listener would crash the process before the constructor listens.
