@@ -6,7 +6,18 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-services.sh || exit 1
 bash scripts/ensure-packages.sh || exit 1
-npm ci --no-audit --no-fund --loglevel=error || exit 1
+# npm ci is the reproducible install; the registry reached here lacks some other platforms' optional
+# binaries (e.g. @swc/core-darwin-arm64) that npm 11 lists in the lock file, and npm ci then refuses
+# the lock as out of sync. npm install keeps every locked version and installs the same tree.
+if ! npm ci --no-audit --no-fund --loglevel=error 2>/tmp/mymonit-npm-ci.err; then
+  if grep -q 'in sync' /tmp/mymonit-npm-ci.err; then
+    echo "npm ci refused the lock file (optional binaries for other platforms missing from this registry); using npm install"
+    npm install --no-audit --no-fund --loglevel=error || exit 1
+  else
+    cat /tmp/mymonit-npm-ci.err >&2
+    exit 1
+  fi
+fi
 
 mkdir -p test-results
 rm -f test-results/jest.json
