@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { startApi } from './support/api-harness';
+import type { ApiHarness } from './support/api-harness';
 import { ROOT } from './support/processes';
 import { waitFor } from './support/services';
 
@@ -63,22 +65,63 @@ interface Reply {
   readonly tlsVersion?: string;
 }
 
-describe('nginx in front of the API', () => {
-  let dir: string;
-  let upstream: Upstream;
-  let nginx: ChildProcess;
-  let nginxOutput = '';
-  let httpsPort: number;
-  let httpPort: number;
-  let ca: Buffer;
+interface RequestOpts {
+  headers?: Record<string, string>;
+  body?: Buffer;
+  plain?: boolean;
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** The client's own loopback address, so the proxy's view of "the client" can be told from its own. */
+  localAddress?: string;
+}
 
-  function request(
-    method: string,
-    urlPath: string,
-    opts: { headers?: Record<string, string>; body?: Buffer; plain?: boolean; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {},
-  ): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const common = { host: '127.0.0.1', method, path: urlPath, headers: { host: 'localhost', ...opts.headers }, agent: false as const };
+/** Debian's nginx running nginx/ as deployed (TLS from scripts/gen-certs.sh) in front of `upstream`. */
+interface RunningNginx {
+  readonly dir: string;
+  readonly prefix: string;
+  request(method: string, urlPath: string, opts?: RequestOpts): Promise<Reply>;
+  stop(): Promise<void>;
+}
+
+async function launchNginx(upstreamHostPort: string): Promise<RunningNginx> {
+  execFileSync('bash', [path.join(ROOT, 'scripts/validate-deploy.sh'), 'ensure', 'nginx', 'openssl'], { stdio: 'pipe' });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mymonit-nginx-'));
+  // nginx workers run as nobody: they must be able to reach the prefix below.
+  chmodSync(dir, 0o755);
+  execFileSync('bash', [path.join(ROOT, 'scripts/gen-certs.sh'), path.join(dir, 'certs')], { stdio: 'pipe' });
+  const ca = readFileSync(path.join(dir, 'certs', 'ca.pem'));
+  const httpsPort = await freePort();
+  const httpPort = await freePort();
+  const prefix = path.join(dir, 'nginx');
+  execFileSync('bash', [
+    path.join(ROOT, 'nginx/render-test-config.sh'),
+    prefix,
+    upstreamHostPort,
+    String(httpsPort),
+    String(httpPort),
+    path.join(dir, 'certs', 'nginx'),
+  ]);
+  writeFileSync(path.join(prefix, 'html', 'index.html'), '<!doctype html><title>MyMONIT</title>');
+  mkdirSync(path.join(prefix, 'html', 'assets'));
+  writeFileSync(path.join(prefix, 'html', 'assets', 'app-0123abcd.js'), 'export {};');
+  let output = '';
+  const nginx: ChildProcess = spawn(
+    'nginx',
+    ['-p', `${prefix}/`, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'logs', 'error.log'), '-g', 'daemon off;'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  nginx.stdout?.on('data', (b: Buffer) => (output += b.toString()));
+  nginx.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+
+  const request = (method: string, urlPath: string, opts: RequestOpts = {}): Promise<Reply> =>
+    new Promise((resolve, reject) => {
+      const common = {
+        host: '127.0.0.1',
+        method,
+        path: urlPath,
+        headers: { host: 'localhost', ...opts.headers },
+        agent: false as const,
+        localAddress: opts.localAddress,
+      };
       const onResponse = (res: http.IncomingMessage): void => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -97,48 +140,35 @@ describe('nginx in front of the API', () => {
       req.on('error', reject);
       req.end(opts.body);
     });
-  }
 
-  beforeAll(async () => {
-    execFileSync('bash', [path.join(ROOT, 'scripts/validate-deploy.sh'), 'ensure', 'nginx', 'openssl'], { stdio: 'pipe' });
-    dir = mkdtempSync(path.join(os.tmpdir(), 'mymonit-nginx-'));
-    // nginx workers run as nobody: they must be able to reach the prefix below.
-    chmodSync(dir, 0o755);
-    execFileSync('bash', [path.join(ROOT, 'scripts/gen-certs.sh'), path.join(dir, 'certs')], { stdio: 'pipe' });
-    ca = readFileSync(path.join(dir, 'certs', 'ca.pem'));
-    upstream = await startUpstream();
-    httpsPort = await freePort();
-    httpPort = await freePort();
-    const prefix = path.join(dir, 'nginx');
-    execFileSync('bash', [
-      path.join(ROOT, 'nginx/render-test-config.sh'),
-      prefix,
-      upstream.hostPort,
-      String(httpsPort),
-      String(httpPort),
-      path.join(dir, 'certs', 'nginx'),
-    ]);
-    writeFileSync(path.join(prefix, 'html', 'index.html'), '<!doctype html><title>MyMONIT</title>');
-    mkdirSync(path.join(prefix, 'html', 'assets'));
-    writeFileSync(path.join(prefix, 'html', 'assets', 'app-0123abcd.js'), 'export {};');
-    nginx = spawn('nginx', ['-p', `${prefix}/`, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'logs', 'error.log'), '-g', 'daemon off;'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    nginx.stdout?.on('data', (b: Buffer) => (nginxOutput += b.toString()));
-    nginx.stderr?.on('data', (b: Buffer) => (nginxOutput += b.toString()));
-    await waitFor(async () => (await request('GET', '/')).status === 200, 'nginx serving', 20_000).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nnginx said:\n${nginxOutput}`, { cause: err });
-    });
-  });
-
-  afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
+  const stop = async (): Promise<void> => {
+    if (nginx.exitCode === null) {
       const exited = new Promise((resolve) => nginx.once('exit', resolve));
       nginx.kill('SIGQUIT');
       await exited;
     }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  await waitFor(async () => (await request('GET', '/')).status === 200, 'nginx serving', 20_000).catch(async (err: unknown) => {
+    await stop();
+    throw new Error(`${String(err)}\nnginx said:\n${output}`, { cause: err });
+  });
+  return { dir, prefix, request, stop };
+}
+
+describe('nginx in front of the API', () => {
+  let upstream: Upstream;
+  let front: RunningNginx;
+  const request = (method: string, urlPath: string, opts?: RequestOpts): Promise<Reply> => front.request(method, urlPath, opts);
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    front = await launchNginx(upstream.hostPort);
+  });
+
+  afterAll(async () => {
+    await front?.stop();
     await upstream?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('serves HTTPS (TLS 1.2 or 1.3 only) with HSTS and the security headers', async () => {
@@ -198,7 +228,7 @@ describe('nginx in front of the API', () => {
   it('writes the access log as one ECS JSON document per line', async () => {
     const reply = await request('GET', '/healthz?probe=log', { headers: { 'x-request-id': 'log-check-0001' } });
     expect(reply.status).toBeLessThan(500);
-    const logFile = path.join(dir, 'nginx', 'logs', 'access.json');
+    const logFile = path.join(front.prefix, 'logs', 'access.json');
     const entry = await waitFor(() => {
       const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => l !== '');
       return lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e['http.request.id'] === 'log-check-0001');
@@ -211,5 +241,41 @@ describe('nginx in front of the API', () => {
       'http.response.status_code': reply.status,
     });
     expect(typeof entry['@timestamp']).toBe('string');
+  });
+});
+
+describe('nginx in front of the real API', () => {
+  let api: ApiHarness;
+  let front: RunningNginx;
+
+  beforeAll(async () => {
+    // The API trusts the proxy on loopback only, as a deployment behind nginx would configure it.
+    api = await startApi('nginx_api', { API_TRUST_PROXY: 'loopback' });
+    front = await launchNginx(new URL(api.baseUrl).host);
+  });
+
+  afterAll(async () => {
+    await front?.stop();
+    await api?.close();
+  });
+
+  it('serves the API over HTTPS, and the API records the client address nginx saw', async () => {
+    const admin = await api.user('ADMIN');
+    // The client connects from 127.0.0.2; nginx itself reaches the API from 127.0.0.1.
+    const listed = await front.request('GET', '/experiments/', {
+      headers: { authorization: `Bearer ${admin.idToken}` },
+      localAddress: '127.0.0.2',
+    });
+    expect(listed.status).toBe(200);
+    expect(listed.headers['strict-transport-security']).toBeDefined();
+
+    const denied = await front.request('GET', '/users/', {
+      headers: { authorization: 'Bearer not-a-token', 'x-forwarded-for': '6.6.6.6' },
+      localAddress: '127.0.0.2',
+    });
+    expect(denied.status).toBe(401);
+    expect(denied.headers['content-type']).toMatch(/application\/problem\+json/);
+    const [rows] = await api.db.pool.query("SELECT ip FROM audit_events WHERE outcome <> 'success' ORDER BY id DESC LIMIT 1");
+    expect((rows as Array<{ ip: string }>)[0]?.ip).toBe('127.0.0.2');
   });
 });
