@@ -338,7 +338,9 @@ describe('rainforest adapter process', () => {
       await adapter.waitFor(() => unauthorized.requests.length >= 4 && malformed.requests.length >= 4, 'four attempts each');
       // The good gateway polled all along, at its rate; the failing ones every 300, 600, 1200 ms …
       expect(good.requests.length).toBeGreaterThan(unauthorized.requests.length);
-      expect(Math.abs(cadence(good, 300).meanPeriodMs - 300)).toBeLessThan(15);
+      // Generous: this test is about the failing gateways backing off, not the good one's precision
+      // (the cadence test above holds that to the bound) on a busy 2-core machine.
+      expect(Math.abs(cadence(good, 300).meanPeriodMs - 300)).toBeLessThan(60);
       for (const sim of [unauthorized, malformed]) expectBackoff(sim, 300, 0, 200);
       const failures = logLines(adapter.output()).filter((l) => l.message === 'gateway poll failed');
       expect(failures.find((l) => l.gateway === 'bad-auth')).toMatchObject({
