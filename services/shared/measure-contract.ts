@@ -40,9 +40,9 @@ export interface Rejection {
 
 export interface DecodedMessage {
   readonly measures: Measure[];
-  readonly rejections: Rejection[];
+  readonly rejections: readonly Rejection[];
   /** The raw text of measures[i], for a rejection decided later (e.g. an unknown experiment). */
-  readonly rawOf: (i: number) => string;
+  rawOf(i: number): string;
 }
 
 /** The wire form of one measure, as adapters publish it. */
@@ -117,20 +117,94 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
-/** Judges one element of a message; `raw` is the text kept if it is rejected. */
-export function judgeMeasure(element: unknown, raw: () => string): Measure | Rejection {
-  const parsed = measureWireSchema.safeParse(element);
-  if (!parsed.success) {
-    return { reason: 'invalid_measure', detail: describeIssues(parsed.error.issues), raw: clip(raw()) };
+/** Most distinct names interned before the table starts over (bounds its memory). */
+const MAX_INTERNED = 10_000;
+const interned = new Map<string, string>();
+
+/**
+ * One copy of each name: every message parses its own copies of the same few experiment, measure
+ * and source names, and ingest holds up to prefetch messages until their batch is committed, so
+ * sharing one copy leaves the parsed ones to be collected young.
+ */
+function intern(name: string): string {
+  const known = interned.get(name);
+  if (known !== undefined) return known;
+  if (interned.size >= MAX_INTERNED) interned.clear();
+  interned.set(name, name);
+  return name;
+}
+
+/**
+ * The contract's reading of a measure that is plainly valid, without zod: ingest judges every
+ * measure it receives, and the schema costs several times this check. Anything this does not
+ * accept outright goes through measureWireSchema, so the schema alone decides every rejection and
+ * words its reason; what this accepts, the schema accepts with the same result (strings trimmed
+ * before their length checks, unknown keys ignored, numbers finite).
+ */
+function plainlyValid(element: unknown): Measure | undefined {
+  if (typeof element !== 'object' || element === null || Array.isArray(element)) return undefined;
+  const { experiment, measure, value, timestamp, source } = element as Record<string, unknown>;
+  if (typeof experiment !== 'string' || typeof measure !== 'string') return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+  if (typeof timestamp !== 'number' && typeof timestamp !== 'string') return undefined;
+  if (source !== undefined && (typeof source !== 'string' || source.length > MAX_SOURCE_LENGTH)) return undefined;
+  const e = experiment.trim();
+  const m = measure.trim();
+  if (e.length === 0 || e.length > MAX_EXPERIMENT_NAME_LENGTH || m.length === 0 || m.length > MAX_MEASURE_NAME_LENGTH) {
+    return undefined;
   }
+  const ts = timestampToMicros(timestamp);
+  if (typeof ts === 'string') return undefined;
+  return { experiment: intern(e), measure: intern(m), value, timestampUs: ts, source: source ? intern(source) : '' };
+}
+
+/** Judges one element: the measure, or why it is invalid. */
+function judge(element: unknown): Measure | string {
+  const fast = plainlyValid(element);
+  if (fast) return fast;
+  const parsed = measureWireSchema.safeParse(element);
+  if (!parsed.success) return describeIssues(parsed.error.issues);
   const w = parsed.data;
   const ts = timestampToMicros(w.timestamp);
-  if (typeof ts === 'string') return { reason: 'invalid_measure', detail: `timestamp: ${ts}`, raw: clip(raw()) };
+  if (typeof ts === 'string') return `timestamp: ${ts}`;
   return { experiment: w.experiment, measure: w.measure, value: w.value, timestampUs: ts, source: w.source ?? '' };
+}
+
+/** Judges one element of a message; `raw` is the text kept if it is rejected. */
+export function judgeMeasure(element: unknown, raw: () => string): Measure | Rejection {
+  const judged = judge(element);
+  return typeof judged === 'string' ? { reason: 'invalid_measure', detail: judged, raw: clip(raw()) } : judged;
 }
 
 export function isRejection(x: Measure | Rejection): x is Rejection {
   return (x as Rejection).reason !== undefined;
+}
+
+const NO_REJECTIONS: readonly Rejection[] = Object.freeze([]);
+
+/**
+ * A decoded body. It keeps the body's text rather than its parsed form: ingest holds a message
+ * until its batch is committed, and the text is one small object where the parsed tree is many.
+ * The raw form of a measure is rarely asked for (a rejection decided later), and parsing the same
+ * text again gives the same elements.
+ */
+class DecodedBody implements DecodedMessage {
+  private elements: unknown[] | undefined;
+
+  constructor(
+    readonly measures: Measure[],
+    readonly rejections: readonly Rejection[],
+    private readonly text: string,
+    /** An array body: measures[i] is element elementOf[i], or element i when elementOf is unset. */
+    private readonly isArray: boolean,
+    private readonly elementOf: readonly number[] | undefined,
+  ) {}
+
+  rawOf(i: number): string {
+    if (!this.isArray) return clip(this.text);
+    this.elements ??= JSON.parse(this.text) as unknown[];
+    return clip(JSON.stringify(this.elements[this.elementOf ? this.elementOf[i] : i]));
+  }
 }
 
 /** Decodes one AMQP body into the measures it carries and the rejections of what it cannot. */
@@ -140,22 +214,19 @@ export function decodeMeasureMessage(body: Buffer | string): DecodedMessage {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    return {
-      measures: [],
-      rejections: [{ reason: 'invalid_json', detail: (err as Error).message, raw: clip(text) }],
-      rawOf: () => clip(text),
-    };
+    const rejection: Rejection = { reason: 'invalid_json', detail: (err as Error).message, raw: clip(text) };
+    return new DecodedBody([], [rejection], text, false, undefined);
   }
   const measures: Measure[] = [];
-  const rejections: Rejection[] = [];
   if (Array.isArray(doc)) {
+    const rejections: Rejection[] = [];
     if (doc.length > MAX_MEASURES_PER_MESSAGE) {
       rejections.push({
         reason: 'invalid_measure',
         detail: `message: holds ${doc.length} measures, at most ${MAX_MEASURES_PER_MESSAGE} are allowed`,
         raw: clip(text),
       });
-      return { measures, rejections, rawOf: () => clip(text) };
+      return new DecodedBody(measures, rejections, text, false, undefined);
     }
     if (doc.length === 0) {
       rejections.push({ reason: 'invalid_measure', detail: 'message: empty array', raw: text });
@@ -163,27 +234,48 @@ export function decodeMeasureMessage(body: Buffer | string): DecodedMessage {
     const elements: unknown[] = doc;
     // elementOf[i] is the array index of measures[i]; only needed once an element was rejected.
     let elementOf: number[] | undefined;
-    elements.forEach((element, index) => {
-      const judged = judgeMeasure(element, () => JSON.stringify(element) ?? String(element));
-      if (isRejection(judged)) {
-        rejections.push({ ...judged, detail: `[${index}] ${judged.detail}` });
+    for (let index = 0; index < elements.length; index++) {
+      const element = elements[index];
+      const judged = judge(element);
+      if (typeof judged === 'string') {
+        const raw = clip(JSON.stringify(element) ?? String(element));
+        rejections.push({ reason: 'invalid_measure', detail: `[${index}] ${judged}`, raw });
         elementOf ??= measures.map((_, i) => i);
       } else {
         measures.push(judged);
         elementOf?.push(index);
       }
-    });
-    const rawOf = (i: number): string => clip(JSON.stringify(elements[elementOf ? elementOf[i] : i]));
-    return { measures, rejections, rawOf };
+    }
+    return new DecodedBody(measures, rejections.length ? rejections : NO_REJECTIONS, text, true, elementOf);
   }
   const judged = judgeMeasure(doc, () => text);
-  if (isRejection(judged)) rejections.push(judged);
-  else measures.push(judged);
-  return { measures, rejections, rawOf: () => clip(text) };
+  if (isRejection(judged)) return new DecodedBody(measures, [judged], text, false, undefined);
+  measures.push(judged);
+  return new DecodedBody(measures, NO_REJECTIONS, text, false, undefined);
 }
+
+/** The last whole second microsToSql formatted, and its text: measures come in bursts of one second. */
+let lastSecond = Number.NaN;
+let lastSecondText = '';
 
 /** Microseconds since the epoch to MySQL DATETIME(6) text in UTC. */
 export function microsToSql(us: number): string {
+  if (Number.isInteger(us) && us >= 0) {
+    const second = Math.floor(us / 1_000_000);
+    if (second !== lastSecond) {
+      const iso = new Date(second * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
+      // Years past 9999 make a longer ISO text; leave those to the general path below.
+      if (iso.length !== 24) return microsToSqlSlow(us);
+      lastSecondText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.`;
+      lastSecond = second;
+    }
+    const micro = us - second * 1_000_000;
+    return lastSecondText + (micro >= 100_000 ? `${micro}` : `${micro + 1_000_000}`.slice(1));
+  }
+  return microsToSqlSlow(us);
+}
+
+function microsToSqlSlow(us: number): string {
   const ms = Math.floor(us / 1000);
   const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
   const micro = us - ms * 1000;

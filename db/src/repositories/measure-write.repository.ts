@@ -1,4 +1,3 @@
-import { escape } from 'mysql2';
 import type { Pool, PoolConnection } from '../pool';
 
 export interface MeasureRow {
@@ -17,8 +16,20 @@ export interface RejectionRow {
   readonly messageId: string | undefined;
 }
 
-/** Rows per INSERT statement: large enough to amortise round trips, small enough for max_allowed_packet. */
-const ROWS_PER_STATEMENT = 5000;
+/**
+ * Rows per upsert statement: full statements of 1,000 rows, and a remainder split into the
+ * smaller sizes, so a connection only ever prepares these few statements (the driver caches each
+ * once per connection; the server's limit on prepared statements is far away).
+ */
+const UPSERTS = [1000, 512, 256, 128, 64, 32, 16, 8, 4, 2, 1].map((rows) => ({
+  rows,
+  sql:
+    'INSERT INTO measures (experiment_id, ts, measure_type_id, source, value) ' +
+    `VALUES ${'(?,?,?,?,?),'.repeat(rows - 1)}(?,?,?,?,?) ON DUPLICATE KEY UPDATE value = VALUES(value)`,
+}));
+const ONE_ROW_UPSERT = UPSERTS[UPSERTS.length - 1];
+
+const SQL_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/;
 
 /**
  * Multi-row upsert of measures. Last write wins on the idempotency key, so a redelivered message
@@ -26,27 +37,47 @@ const ROWS_PER_STATEMENT = 5000;
  * spelling MariaDB, MySQL 8 and TiDB all accept.
  *
  * Rows must already be sorted by key (callers sort to keep lock order stable across concurrent
- * writers, which avoids deadlocks). The SQL is built here rather than with `?` placeholders because
- * formatting thousands of placeholders is the most expensive step of a batch; every value is either
- * a number checked to be finite, a fixed-format timestamp, or passed through the driver's escape().
+ * writers, which avoids deadlocks); statements go out in that order.
+ *
+ * Prepared statements with the values bound in binary: the server then parses no values, which
+ * cut its CPU time per row by about a quarter (it is the one step of a batch that cannot overlap
+ * with anything, since batches are written one at a time). Every statement is queued on the
+ * connection as soon as its values are ready, so the server runs one while the next is prepared;
+ * the connection still runs them one after another, and all are awaited before this returns (the
+ * caller's COMMIT must never overtake them).
  */
 export async function upsertMeasures(conn: PoolConnection, rows: readonly MeasureRow[]): Promise<void> {
-  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
-    const end = Math.min(rows.length, start + ROWS_PER_STATEMENT);
-    const parts: string[] = [];
-    for (let i = start; i < end; i++) {
-      const r = rows[i];
-      if (!Number.isFinite(r.value) || !Number.isInteger(r.experimentId) || !Number.isInteger(r.measureTypeId)) {
-        throw new TypeError('measure row with a non-finite value or a non-integer id');
-      }
-      if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/.test(r.ts)) throw new TypeError(`bad timestamp ${r.ts}`);
-      parts.push(`(${r.experimentId},'${r.ts}',${r.measureTypeId},${r.source === '' ? "''" : escape(r.source)},${r.value})`);
+  const sent: Promise<unknown>[] = [];
+  try {
+    for (let start = 0; start < rows.length; ) {
+      const upsert = UPSERTS.find((u) => u.rows <= rows.length - start) ?? ONE_ROW_UPSERT;
+      sent.push(conn.execute(upsert.sql, upsertValues(rows, start, upsert.rows)));
+      start += upsert.rows;
     }
-    await conn.query(
-      `INSERT INTO measures (experiment_id, ts, measure_type_id, source, value) VALUES ${parts.join(',')} ` +
-        'ON DUPLICATE KEY UPDATE value = VALUES(value)',
-    );
+  } catch (err) {
+    // A bad row: let the statements already queued finish before the caller rolls back.
+    await Promise.allSettled(sent);
+    throw err;
   }
+  await Promise.all(sent);
+}
+
+function upsertValues(rows: readonly MeasureRow[], start: number, size: number): Array<number | string> {
+  const values: Array<number | string> = new Array<number | string>(size * 5);
+  for (let i = 0; i < size; i++) {
+    const r = rows[start + i];
+    if (!Number.isFinite(r.value) || !Number.isInteger(r.experimentId) || !Number.isInteger(r.measureTypeId)) {
+      throw new TypeError('measure row with a non-finite value or a non-integer id');
+    }
+    if (!SQL_TIMESTAMP.test(r.ts)) throw new TypeError(`bad timestamp ${r.ts}`);
+    const k = i * 5;
+    values[k] = r.experimentId;
+    values[k + 1] = r.ts;
+    values[k + 2] = r.measureTypeId;
+    values[k + 3] = r.source;
+    values[k + 4] = r.value;
+  }
+  return values;
 }
 
 /** Bytes of rejection payload per INSERT, well under the smallest default max_allowed_packet (16 MiB). */
