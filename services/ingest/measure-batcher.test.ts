@@ -90,6 +90,17 @@ describe('MeasureBatcher', () => {
     expect([...channel.acked].sort((a, b) => a - b)).toEqual(channel.acked);
   });
 
+  it('cuts what arrives during a long write into batches of the batch size, each acked on its own', async () => {
+    const { sink, batcher, channel } = setup(3, 60_000);
+    let open!: () => void;
+    sink.gate = new Promise((r) => (open = r));
+    for (let i = 1; i <= 12; i++) batcher.add(channel.delivery(i));
+    open();
+    expect(await batcher.drain(5_000)).toBe(true);
+    expect(sink.batches.map((b) => b.length)).toEqual([3, 3, 3, 3]);
+    expect(channel.acked).toEqual([3, 6, 9, 12]);
+  });
+
   it('retries a failed write and acks only after it succeeded', async () => {
     const { sink, batcher, channel } = setup(1);
     sink.failNext = 2;

@@ -42,7 +42,14 @@ export class MeasureBatcher {
    * largest cost of ingesting single-measure messages.
    */
   private lastDelivery: Delivery | undefined;
-  private bufferedMeasures = 0;
+  /**
+   * Where full batches end in the buffer, with the delivery that acks each. While one batch is
+   * written, the broker may deliver up to prefetch messages; cutting them into batches of about
+   * batchSize measures keeps every transaction that size instead of one huge write.
+   */
+  private cuts: Array<{ end: number; delivery: Delivery }> = [];
+  /** Measures (and rejections) after the last cut. */
+  private openMeasures = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private dueWhileFlushing = false;
@@ -66,19 +73,25 @@ export class MeasureBatcher {
     const decoded = decodeMeasureMessage(delivery.body);
     this.buffer.push({ decoded, messageId: delivery.messageId });
     this.lastDelivery = delivery;
-    this.bufferedMeasures += decoded.measures.length + decoded.rejections.length;
+    this.openMeasures += decoded.measures.length + decoded.rejections.length;
     this.metrics.consumed.inc();
     this.metrics.buffered.inc();
-    if (this.bufferedMeasures >= this.opts.batchSize) this.kick();
-    else this.timer ??= setTimeout(() => this.kick(), this.opts.flushMs);
+    if (this.openMeasures >= this.opts.batchSize) {
+      this.cuts.push({ end: this.buffer.length, delivery });
+      this.openMeasures = 0;
+      this.kick();
+    } else {
+      this.timer ??= setTimeout(() => this.kick(), this.opts.flushMs);
+    }
   }
 
   /** The channel is gone: what is buffered will be redelivered, so drop it. */
   discard(): void {
     this.metrics.buffered.dec(this.buffer.length);
     this.buffer = [];
+    this.cuts = [];
     this.lastDelivery = undefined;
-    this.bufferedMeasures = 0;
+    this.openMeasures = 0;
     this.clearTimer();
   }
 
@@ -114,17 +127,27 @@ export class MeasureBatcher {
 
   private async flushLoop(): Promise<void> {
     for (;;) {
-      const batch = this.buffer;
-      const last = this.lastDelivery;
-      if (batch.length === 0 || !last) return;
-      this.buffer = [];
-      this.lastDelivery = undefined;
-      this.bufferedMeasures = 0;
+      let batch: PendingMessage[];
+      let last: Delivery;
+      const cut = this.cuts.shift();
+      if (cut) {
+        batch = this.buffer.splice(0, cut.end);
+        for (const c of this.cuts) c.end -= cut.end;
+        last = cut.delivery;
+        if (this.buffer.length === 0) this.lastDelivery = undefined;
+      } else {
+        if (this.buffer.length === 0 || !this.lastDelivery) return;
+        batch = this.buffer;
+        last = this.lastDelivery;
+        this.buffer = [];
+        this.lastDelivery = undefined;
+        this.openMeasures = 0;
+      }
       this.dueWhileFlushing = false;
       this.clearTimer();
       await this.writeAndAck(batch, last);
       this.metrics.buffered.dec(batch.length);
-      if (this.bufferedMeasures >= this.opts.batchSize || this.dueWhileFlushing || this.draining) continue;
+      if (this.cuts.length > 0 || this.dueWhileFlushing || this.draining) continue;
       if (this.buffer.length > 0) this.timer ??= setTimeout(() => this.kick(), this.opts.flushMs);
       return;
     }
