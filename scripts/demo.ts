@@ -147,7 +147,9 @@ async function main(): Promise<void> {
   const experimentId = await experimentIdOf(config.mysqlUrl, 'device-vibrations');
 
   const apiUrl = `http://127.0.0.1:${config.api.port}`;
-  start('api', 'services/api/main.js', { env: { FIREBASE_AUTH_EMULATOR_HOST: emulatorHost } });
+  start('api', 'services/api/main.js', {
+    env: { FIREBASE_AUTH_EMULATOR_HOST: emulatorHost, API_WEB_DIR: path.join(ROOT, 'web', 'dist') },
+  });
   start('ingest', 'services/ingest/main.js');
   await waitUntil('the api', httpOk(`${apiUrl}/readyz`));
   const feed = start('sensor-feed', 'adapters/cli.js', {
@@ -163,6 +165,7 @@ async function main(): Promise<void> {
     [
       '',
       'MyMONIT demo is running:',
+      `  web page         ${apiUrl}/  (sign in with a demo user below)`,
       `  api              ${apiUrl}  (OpenAPI: ${apiUrl}/openapi.json, docs: ${apiUrl}/docs)`,
       `  auth emulator    http://${emulatorHost}  (project ${projectId})`,
       `  ingest metrics   http://127.0.0.1:${config.ingest.httpPort}/metrics  (ready: /readyz)`,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import cors from 'cors';
@@ -76,6 +77,9 @@ export function buildApp(deps: AppDependencies): express.Express {
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
   app.set('json spaces', 0);
+  // Replies to users are no-store, so a validator serves nothing, while hashing every body costs
+  // (a 1,000-row page is about 130 KB).
+  app.set('etag', false);
   const httpMetrics = createHttpMetrics(deps.metrics);
 
   app.use((req, res, next) => {
@@ -89,7 +93,10 @@ export function buildApp(deps: AppDependencies): express.Express {
       const seconds = Number(process.hrtime.bigint() - s.started) / 1e9;
       const routeLabel = s.route ? s.route.path : res.statusCode === 404 ? 'unmatched' : 'other';
       httpMetrics.observe(req.method, routeLabel, res.statusCode, seconds);
-      logger.log(res.statusCode >= 500 ? 'error' : 'http', 'request', {
+      const level = res.statusCode >= 500 ? 'error' : 'http';
+      // winston formats a line before its transports drop it: skip the work when nobody logs it.
+      if (!logger.isLevelEnabled(level)) return;
+      logger.log(level, 'request', {
         http: { request: { method: req.method }, response: { status_code: res.statusCode } },
         url: { path: req.path },
         route: routeLabel,
@@ -159,6 +166,8 @@ export function buildApp(deps: AppDependencies): express.Express {
     });
   }
   app.use(router);
+  // Dev only: the built web page, mounted after every API route so it can never shadow one.
+  if (config.webDir !== undefined) app.use(webPage(config.webDir, config));
   app.use((req, _res, next) => next(new NotFoundError(`no resource at ${req.path}`)));
   app.use(errorHandler(deps));
   return app;
@@ -245,6 +254,7 @@ function handle(r: RouteDefinition): RequestHandler {
       url: { path: req.baseUrl + req.path, search: new URLSearchParams(q >= 0 ? req.originalUrl.slice(q + 1) : '') },
       signal: controller.signal,
       accepts: (types) => req.accepts([...types]) || undefined,
+      header: (name) => req.get(name),
     });
     // Nothing a user is allowed to see may sit in a shared cache.
     if (r.allow !== 'PUBLIC') res.setHeader('Cache-Control', 'no-store');
@@ -307,6 +317,47 @@ function errorHandler(deps: AppDependencies): ErrorRequestHandler {
     const body: Problem = { ...problem, instance: path, request_id: s.meta.requestId };
     res.status(problem.status).set(headers).type('application/problem+json').send(JSON.stringify(body));
   };
+}
+
+/**
+ * The web page's static files (API_WEB_DIR, dev only: nginx serves them in compose and production)
+ * and, with the Auth emulator, its config.json. The page signs in from the browser, so its CSP lets
+ * it reach Firebase Auth (the emulator in dev) on top of helmet's same-origin default.
+ */
+function webPage(dir: string, config: ApiConfig): express.Router {
+  const emulator = config.firebaseAuthEmulatorHost === undefined ? undefined : `http://${config.firebaseAuthEmulatorHost}`;
+  const csp = [
+    "default-src 'self'",
+    `connect-src 'self' https://identitytoolkit.googleapis.com https://securetoken.googleapis.com${emulator ? ` ${emulator}` : ''}`,
+    "img-src 'self' data: blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  const page = express.Router();
+  page.use((_req, res, next) => {
+    res.setHeader('Content-Security-Policy', csp);
+    next();
+  });
+  if (emulator !== undefined) {
+    // The emulator accepts any API key; without it, config.json must be a file in dir (web/config.example.json).
+    const runtime = JSON.stringify({ firebase: { apiKey: 'fake-api-key', projectId: config.firebaseProjectId }, authEmulatorUrl: emulator, apiBaseUrl: '' });
+    page.get('/config.json', (_req, res) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      res.type('application/json').send(runtime);
+    });
+  }
+  page.use(
+    express.static(path.resolve(dir), {
+      index: 'index.html',
+      // Asset names carry a content hash; index.html must be revalidated to pick up a new build.
+      setHeaders: (res, file) => {
+        res.setHeader('Cache-Control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    }),
+  );
+  return page;
 }
 
 export type { Problem };

@@ -16,6 +16,7 @@ import { TOKENS } from '../shared/tokens';
 import { buildApp } from './app';
 import type express from 'express';
 import { Authenticator } from './auth/authenticator';
+import { CachingTokenVerifier } from './auth/caching-token-verifier';
 import { FirebaseTokenVerifier } from './auth/firebase-token-verifier';
 import { TOKEN_VERIFIER } from './auth/token-verifier';
 import type { TokenVerifier } from './auth/token-verifier';
@@ -23,15 +24,23 @@ import { AccessService } from './domain/access.service';
 import { AdminListingService } from './domain/admin-listings.service';
 import { AssociationService } from './domain/associations.service';
 import { AuditTrail } from './domain/audit-trail';
+import { CLOCK, systemClock } from './domain/clock';
+import type { Clock } from './domain/clock';
 import { ExperimentService } from './domain/experiments.service';
 import { MeasureTypeService } from './domain/measure-types.service';
+import { DEFAULT_LIVE_STREAM_SETTINGS, LIVE_STREAM_SETTINGS, LiveMeasureService } from './domain/live-measures.service';
+import type { LiveStreamSettings } from './domain/live-measures.service';
+import { MeasureTypeIds } from './domain/measure-type-ids';
 import { MeasureService } from './domain/measures.service';
 import { DATABASE, PAGE_LIMITS } from './domain/ports';
 import { UserService } from './domain/users.service';
+import { registerLiveStreamGauge } from './http/http-metrics';
 import { MysqlDatabase } from './infrastructure/mysql-database';
 import { adminRoutes } from './routes/admin.routes';
 import { associationsRoutes } from './routes/associations.routes';
 import { experimentsRoutes } from './routes/experiments.routes';
+import { measureAggregatesRoutes } from './routes/measure-aggregates.routes';
+import { measureStreamRoutes } from './routes/measure-stream.routes';
 import { measureTypesRoutes } from './routes/measure-types.routes';
 import { measuresRoutes } from './routes/measures.routes';
 import { openApiRoutes } from './routes/openapi.routes';
@@ -44,6 +53,9 @@ export interface ApiInfrastructure {
   readonly metrics: Metrics;
   readonly pool: Pool;
   readonly tokenVerifier: TokenVerifier;
+  /** Defaults: the system clock and DEFAULT_LIVE_STREAM_SETTINGS. */
+  readonly clock?: Clock;
+  readonly liveStreams?: Partial<LiveStreamSettings>;
 }
 
 /**
@@ -58,6 +70,8 @@ export function composeApi(infra: ApiInfrastructure, c: DependencyContainer = co
   c.register(TOKENS.Pool, { useValue: infra.pool });
   c.register(TOKEN_VERIFIER, { useValue: infra.tokenVerifier });
   c.register(PAGE_LIMITS, { useValue: infra.config.api.pageLimit });
+  c.register(CLOCK, { useValue: infra.clock ?? systemClock });
+  c.register(LIVE_STREAM_SETTINGS, { useValue: Object.freeze({ ...DEFAULT_LIVE_STREAM_SETTINGS, ...infra.liveStreams }) });
   c.registerSingleton(DATABASE, MysqlDatabase);
   for (const cls of [
     Authenticator,
@@ -67,12 +81,16 @@ export function composeApi(infra: ApiInfrastructure, c: DependencyContainer = co
     ExperimentService,
     AssociationService,
     MeasureTypeService,
+    MeasureTypeIds,
     MeasureService,
+    LiveMeasureService,
     AdminListingService,
   ]) {
     c.registerSingleton(cls as new (...args: never[]) => unknown);
   }
   const limits = c.resolve(PAGE_LIMITS);
+  const live = c.resolve(LiveMeasureService);
+  registerLiveStreamGauge(infra.metrics, () => live.openStreams);
   const db = c.resolve(DATABASE);
   const routes = [
     ...opsRoutes(db, infra.metrics),
@@ -81,6 +99,8 @@ export function composeApi(infra: ApiInfrastructure, c: DependencyContainer = co
     ...associationsRoutes(c.resolve(AssociationService)),
     ...measureTypesRoutes(c.resolve(MeasureTypeService)),
     ...measuresRoutes(c.resolve(MeasureService), limits),
+    ...measureAggregatesRoutes(c.resolve(MeasureService)),
+    ...measureStreamRoutes(live),
     ...adminRoutes(c.resolve(AdminListingService), limits),
   ];
   return buildApp({
@@ -94,6 +114,8 @@ export function composeApi(infra: ApiInfrastructure, c: DependencyContainer = co
   });
 }
 
+const TOKEN_CACHE_TTL_MS = 30_000;
+
 /** Composition root of the API process. */
 async function main(): Promise<void> {
   const config = loadApiConfig();
@@ -104,7 +126,12 @@ async function main(): Promise<void> {
   // what the validated config says (which refuses an emulator in production).
   if (config.api.firebaseAuthEmulatorHost === undefined) delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
   else process.env.FIREBASE_AUTH_EMULATOR_HOST = config.api.firebaseAuthEmulatorHost;
-  const tokenVerifier = new FirebaseTokenVerifier({ projectId: config.api.firebaseProjectId });
+  // Each verification asks Firebase whether the token was revoked: reuse a positive answer for
+  // TOKEN_CACHE_TTL_MS, which is therefore how late a revocation may be seen.
+  const tokenVerifier = new CachingTokenVerifier(new FirebaseTokenVerifier({ projectId: config.api.firebaseProjectId }), systemClock, {
+    ttlMs: TOKEN_CACHE_TTL_MS,
+    maxEntries: 10_000,
+  });
   const app = composeApi({ config, logger, metrics, pool, tokenVerifier }, container);
 
   const server = http.createServer(app);
@@ -114,7 +141,10 @@ async function main(): Promise<void> {
   server.requestTimeout = 120_000;
 
   const stop = once(async () => {
-    // Stop accepting, let in-flight requests finish, then drop idle keep-alive sockets.
+    // Live streams would hold server.close() open until the forced close: end them first (each
+    // tells its client to reconnect). Then stop accepting, let in-flight requests finish, and drop
+    // idle keep-alive sockets.
+    container.resolve(LiveMeasureService).close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const forced = setTimeout(() => server.closeAllConnections(), 10_000);

@@ -10,7 +10,7 @@ const verifier: TokenVerifier = {
   verify: (token) => {
     seen.push(token);
     if (token === 'down') return Promise.reject(new ServiceUnavailableError('later'));
-    if (token.startsWith('uid-')) return Promise.resolve({ uid: token });
+    if (token.startsWith('uid-')) return Promise.resolve({ uid: token, expiresAt: 1_700_000_000_000 });
     return Promise.reject(new UnauthorizedError('invalid token'));
   },
   close: () => Promise.resolve(),
@@ -19,7 +19,7 @@ const auth = new Authenticator(verifier, db);
 
 describe('Authenticator', () => {
   it('maps a verified uid to the active user it belongs to; the role comes from the database', async () => {
-    await expect(auth.authenticate('Bearer uid-1')).resolves.toEqual({ id: 'S001', uid: 'uid-1', role: 'SCIENTIST' });
+    await expect(auth.authenticate('Bearer uid-1')).resolves.toEqual({ id: 'S001', uid: 'uid-1', role: 'SCIENTIST', tokenExpiresAt: 1_700_000_000_000 });
     await expect(auth.authenticate('bearer   uid-1')).resolves.toMatchObject({ id: 'S001' });
   });
 

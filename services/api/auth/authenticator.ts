@@ -30,9 +30,9 @@ export class Authenticator {
     if (authorization === undefined || authorization === '') throw new UnauthorizedError('missing Authorization header');
     const m = authorization.length <= MAX_HEADER_CHARS ? BEARER.exec(authorization) : null;
     if (!m) throw new UnauthorizedError('malformed Authorization header; expected "Bearer <Firebase ID token>"');
-    const { uid } = await this.verifier.verify(m[1]);
+    const { uid, expiresAt } = await this.verifier.verify(m[1]);
     const user = await this.db.stores.users.findActiveByUsername(uid);
     if (!user) throw new UnknownUidError(uid);
-    return actorOf(user, uid);
+    return actorOf(user, uid, expiresAt);
   }
 }

@@ -39,7 +39,7 @@ export class FirebaseTokenVerifier implements TokenVerifier {
   async verify(token: string): Promise<VerifiedToken> {
     try {
       const decoded = await this.auth.verifyIdToken(token, true);
-      return { uid: decoded.uid };
+      return { uid: decoded.uid, expiresAt: decoded.exp * 1000 };
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const reason = typeof code === 'string' ? REJECTED[code] : undefined;

@@ -2,6 +2,8 @@ import type { InjectionToken } from 'tsyringe';
 
 export interface VerifiedToken {
   readonly uid: string;
+  /** When the token stops being valid (its `exp`), milliseconds since the epoch. */
+  readonly expiresAt: number;
 }
 
 /**

@@ -8,6 +8,8 @@ export interface Actor {
   readonly id: string;
   readonly uid: string;
   readonly role: Role;
+  /** When the credentials this request came with expire, milliseconds since the epoch. */
+  readonly tokenExpiresAt: number;
 }
 
 /** Facts about the request that go into audit events. */
@@ -16,8 +18,8 @@ export interface RequestMeta {
   readonly ip: string | undefined;
 }
 
-export function actorOf(user: UserRecord, uid: string): Actor {
-  return { id: user.id, uid, role: user.role };
+export function actorOf(user: UserRecord, uid: string, tokenExpiresAt: number): Actor {
+  return { id: user.id, uid, role: user.role, tokenExpiresAt };
 }
 
 export interface AuditFacts {

@@ -1,8 +1,13 @@
 import { inject, injectable } from 'tsyringe';
+import type { MeasureAggregateRecord } from '../../../db/src/repositories/measure-aggregate.repository';
 import type { MeasureKey, MeasureRecord } from '../../../db/src/repositories/records';
+import { microsToSql } from '../../shared/measure-contract';
 import { ValidationError } from '../../shared/errors';
+import type { AggregateFunction } from './aggregation';
+import { bucketCount, MAX_BUCKETS } from './aggregation';
 import type { Actor, RequestMeta } from './actor';
 import { auditEvent } from './actor';
+import { MeasureTypeIds } from './measure-type-ids';
 import { DATABASE } from './ports';
 import type { Database } from './ports';
 
@@ -25,9 +30,25 @@ export interface MeasurePage {
 
 export type ExportFormat = 'csv' | 'ndjson';
 
+export interface AggregateRequest {
+  readonly experimentId: number;
+  /** Measure type name; undefined: one series per measure type. */
+  readonly measure?: string;
+  readonly source?: string;
+  /** Inclusive, microseconds since the epoch. */
+  readonly fromUs: number;
+  /** Exclusive, microseconds since the epoch; after fromUs. */
+  readonly toUs: number;
+  readonly intervalSeconds: number;
+  readonly fns: readonly AggregateFunction[];
+}
+
 @injectable()
 export class MeasureService {
-  constructor(@inject(DATABASE) private readonly db: Database) {}
+  constructor(
+    @inject(DATABASE) private readonly db: Database,
+    @inject(MeasureTypeIds) private readonly types: MeasureTypeIds,
+  ) {}
 
   /**
    * Every matching measure, for a streamed export. The audit event is committed before the first
@@ -40,8 +61,8 @@ export class MeasureService {
     f: MeasureFilter,
     format: ExportFormat,
     opts: { limit?: number; after?: MeasureKey; signal?: AbortSignal },
-  ): Promise<AsyncIterable<MeasureRecord>> {
-    const measureTypeId = await this.measureTypeId(f.measure);
+  ): Promise<AsyncIterable<readonly MeasureRecord[]>> {
+    const measureTypeId = await this.types.resolve(f.measure);
     await this.db.stores.audit.insert(
       auditEvent(actor, meta, {
         action: 'measures.export',
@@ -56,47 +77,69 @@ export class MeasureService {
     );
   }
 
-  private async measureTypeId(name: string | undefined): Promise<number | undefined> {
-    if (name === undefined) return undefined;
-    const type = await this.db.stores.measureTypes.findByName(name);
-    if (!type) throw new ValidationError('unknown measure type', [{ field: 'measure', message: 'is not a known measure type' }]);
-    return type.id;
+  /**
+   * avg/min/max/count per interval-aligned UTC bucket, computed by the database; buckets without
+   * rows are left out. Audited like a page.
+   */
+  async aggregate(actor: Actor, meta: RequestMeta, r: AggregateRequest): Promise<MeasureAggregateRecord[]> {
+    if (!(r.toUs > r.fromUs)) throw new ValidationError('empty time range', [{ field: 'to', message: 'must be after from' }]);
+    const buckets = bucketCount(r.fromUs, r.toUs, r.intervalSeconds);
+    if (buckets > MAX_BUCKETS) {
+      throw new ValidationError('too many buckets', [
+        { field: 'interval', message: `makes ${buckets} buckets between from and to; at most ${MAX_BUCKETS}: widen the interval or narrow the range` },
+      ]);
+    }
+    const measureTypeId = await this.types.resolve(r.measure);
+    const from = microsToSql(r.fromUs);
+    const to = microsToSql(r.toUs);
+    const rows = await this.db.stores.measureAggregates.aggregate({
+      experimentId: r.experimentId,
+      measureTypeId,
+      source: r.source,
+      from,
+      to,
+      intervalSeconds: r.intervalSeconds,
+      fns: r.fns,
+    });
+    await this.db.stores.audit.insert(
+      auditEvent(actor, meta, {
+        action: 'measures.aggregate',
+        targetType: 'experiment',
+        targetId: r.experimentId,
+        details: { filter: { measure: r.measure, source: r.source, from, to }, interval_seconds: r.intervalSeconds, fn: r.fns, returned: rows.length },
+      }),
+    );
+    return rows;
   }
 
   /**
-   * One page in primary-key order. The caller has been authorised for the experiment; the read and
-   * its audit event share one transaction, so no read goes unrecorded.
+   * One page in primary-key order; the caller has been authorised for the experiment. The audit
+   * event is committed (autocommit) before the page is returned, so no read goes unrecorded; read
+   * and event need no transaction of their own, which spares two round trips (BEGIN, COMMIT).
    */
   async page(actor: Actor, meta: RequestMeta, f: MeasureFilter, limit: number, after?: MeasureKey): Promise<MeasurePage> {
-    return this.db.transaction(async (s) => {
-      let measureTypeId: number | undefined;
-      if (f.measure !== undefined) {
-        const type = await s.measureTypes.findByName(f.measure);
-        if (!type) throw new ValidationError('unknown measure type', [{ field: 'measure', message: 'is not a known measure type' }]);
-        measureTypeId = type.id;
-      }
-      // One row more than asked tells whether there is a next page without a COUNT.
-      const rows = await s.measures.page({
-        experimentId: f.experimentId,
-        measureTypeId,
-        source: f.source,
-        from: f.from,
-        to: f.to,
-        after,
-        limit: limit + 1,
-      });
-      const more = rows.length > limit;
-      if (more) rows.length = limit;
-      const last = rows[rows.length - 1];
-      await s.audit.insert(
-        auditEvent(actor, meta, {
-          action: 'measures.read',
-          targetType: 'experiment',
-          targetId: f.experimentId,
-          details: { filter: { ...f, experimentId: undefined }, limit, after: after ?? null, returned: rows.length },
-        }),
-      );
-      return { rows, next: more && last ? { ts: last.ts, measureTypeId: last.measureTypeId, source: last.source } : undefined };
+    const measureTypeId = await this.types.resolve(f.measure);
+    // One row more than asked tells whether there is a next page without a COUNT.
+    const rows = await this.db.stores.measures.page({
+      experimentId: f.experimentId,
+      measureTypeId,
+      source: f.source,
+      from: f.from,
+      to: f.to,
+      after,
+      limit: limit + 1,
     });
+    const more = rows.length > limit;
+    if (more) rows.length = limit;
+    const last = rows[rows.length - 1];
+    await this.db.stores.audit.insert(
+      auditEvent(actor, meta, {
+        action: 'measures.read',
+        targetType: 'experiment',
+        targetId: f.experimentId,
+        details: { filter: { ...f, experimentId: undefined }, limit, after: after ?? null, returned: rows.length },
+      }),
+    );
+    return { rows, next: more && last ? { ts: last.ts, measureTypeId: last.measureTypeId, source: last.source } : undefined };
   }
 }

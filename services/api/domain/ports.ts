@@ -15,6 +15,7 @@ import type {
   UserChanges,
   UserRecord,
 } from '../../../db/src/repositories/records';
+import type { MeasureAggregateQuery, MeasureAggregateRecord } from '../../../db/src/repositories/measure-aggregate.repository';
 
 /**
  * What the domain needs from storage, in plain types. The MySQL repositories satisfy these
@@ -57,6 +58,10 @@ export interface MeasureStore {
   page(q: MeasureQuery): Promise<MeasureRecord[]>;
 }
 
+export interface MeasureAggregateStore {
+  aggregate(q: MeasureAggregateQuery): Promise<MeasureAggregateRecord[]>;
+}
+
 export interface RejectionStore {
   page(q: RejectionQuery): Promise<RejectionRecord[]>;
 }
@@ -72,6 +77,7 @@ export interface Stores {
   readonly associations: AssociationStore;
   readonly measureTypes: MeasureTypeStore;
   readonly measures: MeasureStore;
+  readonly measureAggregates: MeasureAggregateStore;
   readonly rejections: RejectionStore;
   readonly audit: AuditStore;
 }
@@ -84,10 +90,11 @@ export interface Database {
   /** Rejects when the database cannot answer. */
   ping(): Promise<void>;
   /**
-   * Every matching measure, pulled as the consumer reads, on a connection of its own. Stopping
-   * early (return() on the iterator, or the signal) stops the query on the server.
+   * Every matching measure, in batches in key order, pulled as the consumer reads, on a connection
+   * of its own. Stopping early (return() on the iterator, or the signal) stops the query on the
+   * server.
    */
-  streamMeasures(q: MeasureStreamQuery, signal?: AbortSignal): AsyncIterable<MeasureRecord>;
+  streamMeasures(q: MeasureStreamQuery, signal?: AbortSignal): AsyncIterable<readonly MeasureRecord[]>;
 }
 
 export const DATABASE: InjectionToken<Database> = Symbol('Database');

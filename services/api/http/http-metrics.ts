@@ -1,4 +1,4 @@
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Metrics } from '../../shared/metrics';
 
 export interface HttpMetrics {
@@ -27,4 +27,16 @@ export function createHttpMetrics(metrics: Metrics): HttpMetrics {
       duration.observe(labels, seconds);
     },
   };
+}
+
+/** Open Server-Sent Events streams, read when scraped. */
+export function registerLiveStreamGauge(metrics: Metrics, open: () => number): void {
+  new Gauge({
+    name: 'api_live_streams_open',
+    help: 'Server-Sent Events streams of measures open in this process',
+    registers: [metrics.registry],
+    collect() {
+      this.set(open());
+    },
+  });
 }

@@ -101,7 +101,7 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
     (paths[path] ??= {})[r.method.toLowerCase()] = {
       operationId: r.action,
       summary: r.summary,
-      description: `Who may call: ${describeAllow(r.allow)}`,
+      description: `${r.description ? `${r.description}\n\n` : ''}Who may call: ${describeAllow(r.allow)}`,
       'x-allow': r.allow,
       security: r.allow === 'PUBLIC' ? [] : [{ firebaseIdToken: [] }],
       ...(parameters.length ? { parameters } : {}),

@@ -36,6 +36,8 @@ export interface RouteContext<A extends Allow, P, Q, B> {
   readonly signal: AbortSignal;
   /** The best of `types` by the request's Accept header (the first when it accepts anything). */
   readonly accepts: (types: readonly string[]) => string | undefined;
+  /** A request header (case-insensitive name), e.g. Last-Event-ID. */
+  readonly header: (name: string) => string | undefined;
 }
 
 export interface Reply {
@@ -61,6 +63,8 @@ interface BaseSpec<A extends Allow, P, Q, B> {
   readonly action: string;
   readonly allow: A;
   readonly summary?: string;
+  /** Longer text for the OpenAPI document: semantics a client must know. */
+  readonly description?: string;
   readonly query?: z.ZodType<Q>;
   readonly body?: z.ZodType<B>;
   /** Status of a successful reply when the handler does not say (default 200). */
@@ -85,6 +89,7 @@ export interface RouteDefinition {
   readonly action: string;
   readonly allow: Allow;
   readonly summary?: string;
+  readonly description?: string;
   readonly params?: z.ZodType<unknown>;
   readonly query?: z.ZodType<unknown>;
   readonly body?: z.ZodType<unknown>;

@@ -38,12 +38,18 @@ describe('lines', () => {
     });
   });
 
+  it('quotes names the same way every time they repeat', () => {
+    for (let i = 0; i < 3; i++) expect(csvLine(m('a,b'))).toBe('device-vibrations,hertz,2022-04-06T07:00:00.000001Z,1.5,"a,b"\r\n');
+  });
+
   it('chunks lines without losing or reordering any', async () => {
-    async function* rows() {
-      for (let i = 0; i < 1000; i++) yield await Promise.resolve(m(`s${i}`, i));
+    async function* batches() {
+      for (let i = 0; i < 1000; i += 7) {
+        yield await Promise.resolve(Array.from({ length: Math.min(7, 1000 - i) }, (_, j) => m(`s${i + j}`, i + j)));
+      }
     }
     const chunks: string[] = [];
-    for await (const c of chunked(rows(), ndjsonLine, 'HEAD\n', 4096)) chunks.push(c);
+    for await (const c of chunked(batches(), ndjsonLine, 'HEAD\n', 4096)) chunks.push(c);
     expect(chunks.length).toBeGreaterThan(10);
     const lines = chunks.join('').trimEnd().split('\n');
     expect(lines[0]).toBe('HEAD');

@@ -1,5 +1,5 @@
 import type { MeasureRecord } from '../../../db/src/repositories/records';
-import { measureJson } from './presenters';
+import { measureJsonText, sqlToIso } from './presenters';
 
 /** Line formats of the streamed measure export (GET /measures/{id} with Accept: text/csv or NDJSON). */
 
@@ -17,25 +17,38 @@ export function csvField(text: string): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
+/** Names repeat on every row of an export; their quoted forms are worked out once. */
+const MAX_MEMO = 4096;
+const csvMemo = new Map<string, string>();
+
+function csvName(text: string): string {
+  let out = csvMemo.get(text);
+  if (out === undefined) {
+    if (csvMemo.size >= MAX_MEMO) csvMemo.clear();
+    out = csvField(text);
+    csvMemo.set(text, out);
+  }
+  return out;
+}
+
 export function csvLine(m: MeasureRecord): string {
-  const j = measureJson(m);
-  return `${csvField(j.experiment)},${csvField(j.measure_type)},${j.timestamp},${String(j.value)},${csvField(j.source)}\r\n`;
+  return `${csvName(m.experimentName)},${csvName(m.measureTypeName)},${sqlToIso(m.ts)},${m.value},${csvName(m.source)}\r\n`;
 }
 
 export function ndjsonLine(m: MeasureRecord): string {
-  return `${JSON.stringify(measureJson(m))}\n`;
+  return `${measureJsonText(m)}\n`;
 }
 
 /** Groups lines into chunks of about `bytes`, so a large export is not one write per row. */
 export async function* chunked(
-  rows: AsyncIterable<MeasureRecord>,
+  batches: AsyncIterable<readonly MeasureRecord[]>,
   line: (m: MeasureRecord) => string,
   head = '',
   bytes = 64 * 1024,
 ): AsyncGenerator<string> {
   let buffer = head;
-  for await (const m of rows) {
-    buffer += line(m);
+  for await (const batch of batches) {
+    for (const m of batch) buffer += line(m);
     if (buffer.length >= bytes) {
       yield buffer;
       buffer = '';
@@ -43,3 +56,5 @@ export async function* chunked(
   }
   if (buffer !== '') yield buffer;
 }
+
+

@@ -1,5 +1,7 @@
-import { associationsJson, auditJson, experimentJson, measureJson, measureTypeJson, nextLink, rejectionJson, sqlToIso, userJson } from './presenters';
+import { microsToIso } from '../../shared/measure-contract';
+import { aggregateJson, associationsJson, auditJson, measureJsonText, measuresJsonText, secondsToIso, experimentJson, measureJson, measureTypeJson, nextLink, rejectionJson, sqlToIso, userJson } from './presenters';
 import {
+  aggregateResponse,
   associationsResponse,
   auditResponse,
   experimentResponse,
@@ -26,6 +28,51 @@ describe('nextLink', () => {
   it('escapes what it copies', () => {
     const link = nextLink({ path: '/measures/1', search: new URLSearchParams({ source: 'a b>;' }) }, 'c');
     expect(link.Link).toBe('</measures/1?source=a+b%3E%3B&cursor=c>; rel="next"');
+  });
+});
+
+describe('measureJsonText', () => {
+  const m = (source: string, value: number, names = { experimentName: 'e', measureTypeName: 'hertz' }) => ({
+    ts: '2022-04-06 07:00:00.000001',
+    measureTypeId: 1,
+    ...names,
+    source,
+    value,
+  });
+  it.each([
+    ['plain', 1.5],
+    ['quote " and \\ backslash', -0],
+    ['new\nline\ttab\u0001', 1e21],
+    ['ünïcødé \u2028 \ud83d\ude00', 5e-324],
+    ['', -123456.789012],
+    ['', 946791.3457310129],
+  ])('is exactly JSON.stringify(measureJson(m)) for source %j, value %d', (source, value) => {
+    const row = m(source, value, { experimentName: 'exp "x"', measureTypeName: 'watt' });
+    expect(measureJsonText(row)).toBe(JSON.stringify(measureJson(row)));
+  });
+  it('writes arrays of them', () => {
+    const rows = [m('a', 1), m('b', 2), { ...m('a', 3), measureTypeName: 'watt', measureTypeId: 2 }, { ...m('b', 4), experimentName: 'other' }, m('a', 5)];
+    expect(measuresJsonText(rows)).toBe(JSON.stringify(rows.map(measureJson)));
+    expect(measuresJsonText([])).toBe('[]');
+  });
+});
+
+describe('secondsToIso', () => {
+  it('writes whole seconds as measure timestamps are written', () => {
+    expect(secondsToIso(0)).toBe('1970-01-01T00:00:00.000000Z');
+    expect(secondsToIso(1649228400)).toBe('2022-04-06T07:00:00.000000Z');
+    expect(secondsToIso(8_000_000_000)).toBe(microsToIso(8_000_000_000 * 1_000_000));
+    for (let s = 1_700_000_000 - 86_400; s < 1_700_000_000 + 86_400; s += 61) expect(secondsToIso(s)).toBe(microsToIso(s * 1_000_000));
+  });
+});
+
+describe('aggregateJson', () => {
+  it('renders the bucket start as ISO-8601 UTC and keeps only the functions asked for', () => {
+    expect(aggregateJson({ bucketStartSeconds: 1649228400, measureTypeName: 'watt', max: 3 })).toEqual({
+      bucket: '2022-04-06T07:00:00.000000Z',
+      measure_type: 'watt',
+      max: 3,
+    });
   });
 });
 
@@ -56,6 +103,8 @@ describe('presenters produce exactly the documented response shapes', () => {
       measureResponse,
       measureJson({ ts: '2022-04-06 07:00:00.000000', measureTypeId: 1, measureTypeName: 'hertz', experimentName: 'e', source: '', value: 1 }),
     ],
+    ['aggregate', aggregateResponse, aggregateJson({ bucketStartSeconds: 1649228400, measureTypeName: 'hertz', avg: 1.5, min: 1, max: 2, count: 2 })],
+    ['aggregate, count only', aggregateResponse, aggregateJson({ bucketStartSeconds: 0, measureTypeName: 'hertz', count: 2 })],
     ['measure type', measureTypeResponse, measureTypeJson({ id: 1, name: 'hertz', symbol: 'Hz', quantity: 'frequency' })],
     [
       'rejection',

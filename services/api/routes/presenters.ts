@@ -1,3 +1,5 @@
+import type { MeasureAggregateRecord } from '../../../db/src/repositories/measure-aggregate.repository';
+import { microsToIso } from '../../shared/measure-contract';
 import type {
   AssociationRecord,
   AuditRecord,
@@ -12,6 +14,8 @@ import type {
 
 /** DATETIME(6) text (UTC) → ISO-8601 with microseconds, e.g. 2022-04-06T07:00:00.000000Z. */
 export function sqlToIso(ts: string): string {
+  // The common case, cheaply: every measure of an export goes through here.
+  if (ts.length === 26 && ts.charCodeAt(10) === 32) return `${ts.slice(0, 10)}T${ts.slice(11)}Z`;
   const [date, time = '00:00:00'] = ts.split(' ');
   const [hms, frac = ''] = time.split('.');
   return `${date}T${hms}.${frac.padEnd(6, '0').slice(0, 6)}Z`;
@@ -43,6 +47,92 @@ export const measureJson = (m: MeasureRecord) => ({
   value: m.value,
   source: m.source,
 });
+
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+let isoDay = NaN;
+let isoDayText = '';
+
+/**
+ * Whole seconds since the epoch → ISO-8601 UTC with microseconds, as measure timestamps are
+ * written. Aggregates write thousands of consecutive buckets: the date is worked out once a day.
+ */
+export function secondsToIso(seconds: number): string {
+  const day = Math.floor(seconds / 86_400);
+  if (day !== isoDay) {
+    const iso = new Date(day * 86_400_000).toISOString(); // YYYY-MM-DDT00:00:00.000Z below year 10000
+    if (iso.length !== 24) return microsToIso(seconds * 1_000_000);
+    isoDay = day;
+    isoDayText = iso.slice(0, 11);
+  }
+  const s = seconds - day * 86_400;
+  return `${isoDayText}${TWO_DIGITS[Math.floor(s / 3600)]}:${TWO_DIGITS[Math.floor(s / 60) % 60]}:${TWO_DIGITS[s % 60]}.000000Z`;
+}
+
+/** Only the functions that were asked for are present. */
+export function aggregateJson(a: MeasureAggregateRecord) {
+  return {
+    bucket: secondsToIso(a.bucketStartSeconds),
+    measure_type: a.measureTypeName,
+    ...(a.avg === undefined ? {} : { avg: a.avg }),
+    ...(a.min === undefined ? {} : { min: a.min }),
+    ...(a.max === undefined ? {} : { max: a.max }),
+    ...(a.count === undefined ? {} : { count: a.count }),
+  };
+}
+
+const MAX_MEMO = 4096;
+const jsonMemo = new Map<string, string>();
+
+/** JSON.stringify of a string, remembered: the same few names repeat on every row. */
+export function jsonString(text: string): string {
+  let out = jsonMemo.get(text);
+  if (out === undefined) {
+    if (jsonMemo.size >= MAX_MEMO) jsonMemo.clear();
+    out = JSON.stringify(text);
+    jsonMemo.set(text, out);
+  }
+  return out;
+}
+
+/**
+ * JSON.stringify(measureJson(m)), built directly: pages, exports and live events write thousands
+ * of these. Values are finite doubles (the contract refuses others), whose JS text is their JSON.
+ */
+export function measureJsonText(m: MeasureRecord): string {
+  return (
+    `{"experiment":${jsonString(m.experimentName)},"measure_type":${jsonString(m.measureTypeName)},` +
+    `"timestamp":"${sqlToIso(m.ts)}","value":${m.value},"source":${jsonString(m.source)}}`
+  );
+}
+
+/**
+ * A JSON array of measures, as measureJsonText writes each. A page's rows share a few measure
+ * types and sources: the text before the timestamp (per experiment and type) and after the value
+ * (per source) is built once per page.
+ */
+export function measuresJsonText(rows: readonly MeasureRecord[]): string {
+  const heads = new Map<number, { experiment: string; text: string }>();
+  const tails = new Map<string, string>();
+  let out = '[';
+  for (let i = 0; i < rows.length; i++) {
+    const m = rows[i];
+    let head = heads.get(m.measureTypeId);
+    if (head === undefined || head.experiment !== m.experimentName) {
+      head = {
+        experiment: m.experimentName,
+        text: `{"experiment":${jsonString(m.experimentName)},"measure_type":${jsonString(m.measureTypeName)},"timestamp":"`,
+      };
+      heads.set(m.measureTypeId, head);
+    }
+    let tail = tails.get(m.source);
+    if (tail === undefined) {
+      tail = `,"source":${jsonString(m.source)}}`;
+      tails.set(m.source, tail);
+    }
+    out += `${i === 0 ? '' : ','}${head.text}${sqlToIso(m.ts)}","value":${m.value}${tail}`;
+  }
+  return `${out}]`;
+}
 
 export const measureTypeJson = (t: MeasureTypeRecord) => ({
   measure_type_id: t.id,

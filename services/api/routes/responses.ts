@@ -31,6 +31,15 @@ export const measureResponse = z.strictObject({
   source: z.string(),
 });
 
+export const aggregateResponse = z.strictObject({
+  bucket: isoTimestamp.describe('Start of the bucket: a UTC multiple of the interval since the epoch'),
+  measure_type: z.string(),
+  avg: z.number().optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  count: z.number().int().optional(),
+});
+
 export const measureTypeResponse = z.strictObject({
   measure_type_id: z.number().int(),
   name: z.string(),

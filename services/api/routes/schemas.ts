@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { microsToSql, timestampToMicros } from '../../shared/measure-contract';
+import { AGGREGATE_FUNCTIONS, MAX_BUCKETS, parseFunctions, parseInterval } from '../domain/aggregation';
 
 /** Request schemas shared by the routes. Every object is strict: unknown fields are a 400. */
 
@@ -64,21 +65,27 @@ export const measureTypeBody = z.strictObject(
 );
 
 /** One query value; a repeated parameter (?a=1&a=2) is an error, not an array. */
-const single = z.string({ error: (i) => (Array.isArray(i.input) ? 'must be given once' : 'must be a string') });
+const single = z.string({
+  error: (i) => (i.input === undefined ? 'is required' : Array.isArray(i.input) ? 'must be given once' : 'must be a string'),
+});
 
 /**
  * ISO-8601 with an offset, or epoch seconds (milliseconds above 10^11), as in the measure message
- * contract; to DATETIME(6) text. A `+` offset sent unencoded arrives as a space: read it back.
+ * contract; to microseconds since the epoch. A `+` offset sent unencoded arrives as a space: read
+ * it back.
  */
-export const timestampQuery = single.transform((raw, ctx) => {
+export const timestampMicrosQuery = single.transform((raw, ctx) => {
   const v = raw.replace(/^(.+\d) (\d{2}:?\d{2})$/, '$1+$2');
   const us = timestampToMicros(/^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
   if (typeof us === 'string') {
     ctx.addIssue({ code: 'custom', message: us });
     return z.NEVER;
   }
-  return microsToSql(us);
+  return us;
 });
+
+/** As timestampMicrosQuery, to DATETIME(6) text. */
+export const timestampQuery = timestampMicrosQuery.transform(microsToSql);
 
 export function limitQuery(max: number) {
   return single
@@ -89,16 +96,55 @@ export function limitQuery(max: number) {
 
 export const cursorQuery = single.max(512, 'is not a cursor of this listing');
 
+const measureNameQuery = single.min(1, 'must not be empty').max(64, 'must be at most 64 characters');
+const sourceQuery = single.max(64, 'must be at most 64 characters');
+
 export function measuresQuery(maxLimit: number) {
   return z.strictObject({
-    measure: single.min(1, 'must not be empty').max(64, 'must be at most 64 characters').optional(),
-    source: single.max(64, 'must be at most 64 characters').optional(),
+    measure: measureNameQuery.optional(),
+    source: sourceQuery.optional(),
     from: timestampQuery.optional(),
     to: timestampQuery.optional(),
     limit: limitQuery(maxLimit).optional(),
     cursor: cursorQuery.optional(),
   });
 }
+
+export const aggregateQuery = z.strictObject({
+  measure: measureNameQuery.optional().describe('Measure type name; without it, one series per measure type'),
+  source: sourceQuery.optional(),
+  from: timestampMicrosQuery.describe('Inclusive; ISO-8601 with an offset, or epoch seconds'),
+  to: timestampMicrosQuery.describe('Exclusive; ISO-8601 with an offset, or epoch seconds'),
+  interval: single
+    .transform((raw, ctx) => {
+      const seconds = parseInterval(raw);
+      if (typeof seconds === 'string') {
+        ctx.addIssue({ code: 'custom', message: seconds });
+        return z.NEVER;
+      }
+      return seconds;
+    })
+    .describe(`Bucket width: a whole number and a unit s, m, h or d (1s to 366d), e.g. 1m; at most ${MAX_BUCKETS} buckets between from and to`),
+  fn: single
+    .transform((raw, ctx) => {
+      const fns = parseFunctions(raw);
+      if (typeof fns === 'string') {
+        ctx.addIssue({ code: 'custom', message: fns });
+        return z.NEVER;
+      }
+      return fns;
+    })
+    .optional()
+    .describe(`Comma-separated subset of ${AGGREGATE_FUNCTIONS.join(', ')} (default: all)`),
+});
+
+export const streamQuery = z.strictObject({
+  measure: measureNameQuery.optional(),
+  source: sourceQuery.optional(),
+  since: timestampQuery
+    .optional()
+    .describe('Start with measures timestamped at or after this instant (default: now); a Last-Event-ID header takes precedence'),
+});
 
 export function rejectionsQuery(maxLimit: number) {
   return z.strictObject({

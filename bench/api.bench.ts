@@ -1,0 +1,324 @@
+import http from 'node:http';
+import { microsToIso } from '../services/shared/measure-contract';
+import { addScientist, ApiProcess, AuthEmulator, DATASET_TYPES, PROJECT_ID, prepareDataset } from './api-bench-env';
+import type { Dataset } from './api-bench-env';
+import { paced, saturate } from './api-load';
+import type { LoadFigures } from './api-load';
+import { CpuWindow } from './bench-services';
+import type { CpuUse } from './bench-services';
+
+/**
+ * `npm run bench:api [-- --keep] [--rows N] [--seconds S] [--page-rate R] [--aggregate-rate R]
+ *  [--only page,aggregate,max,csv] [--cpu-prof DIR] [--api-node-arg FLAG]...`
+ *
+ * The real API process (dist/services/api/main.js) against a database holding --rows measures
+ * (default 10 million) of one experiment over a year, with a valid ID token from an Auth emulator
+ * of its own, on loopback. Latencies are those of every response, from the moment the request was
+ * due to its last byte (see api-load.ts). Figures:
+ * - page: GET /measures/{id}?from=<random instant>&limit=1000, requests evenly spaced at
+ *   --page-rate (default 200/s);
+ * - aggregate: GET /measures/{id}/aggregate over a random day, 1-minute buckets, one measure type,
+ *   avg,min,max,count, evenly spaced at --aggregate-rate (default 50/s);
+ * - max: the most requests/s of each (autocannon, a few connections, closed loop);
+ * - csv: the whole experiment as text/csv, rows per second as the client reads them.
+ * CPU per request (API process, database server) and how busy the whole machine was come with each
+ * figure: other work on the machine shows there.
+ * The database is dropped at the end unless --keep, which also reuses a complete earlier load.
+ */
+
+const USAGE =
+  'usage: node dist/bench/api.bench.js [--keep] [--rows N] [--seconds S] [--page-rate R] [--aggregate-rate R] ' +
+  '[--only page,aggregate,max,csv] [--cpu-prof DIR] [--api-node-arg FLAG]...';
+const TARGETS = { pageP99Ms: 25, aggregateP99Ms: 50, csvRowsPerSec: 300_000 } as const;
+const PHASES = ['page', 'aggregate', 'max', 'csv'] as const;
+/**
+ * Node flags the API is started with, as its start command should have them: a 64 MB young
+ * generation halves the time a 1,000-row page workload spends in GC pauses (about 1 s → 0.5 s per
+ * 30 s at 200 requests/s) and with it the latency tail.
+ */
+const API_NODE_FLAGS = ['--max-semi-space-size=64'];
+/** Connections and duration of the closed-loop runs (most requests per second). */
+const MAX_CONNECTIONS = 4;
+const MAX_SECONDS = 10;
+type Phase = (typeof PHASES)[number];
+
+interface Options {
+  readonly keep: boolean;
+  readonly rows: number;
+  readonly seconds: number;
+  readonly pageRate: number;
+  readonly aggregateRate: number;
+  readonly phases: ReadonlySet<Phase>;
+  /** Where the API process writes a V8 CPU profile (.cpuprofile) when it stops. */
+  readonly cpuProfDir: string | undefined;
+  /** Extra node flags for the API process (--api-node-arg, repeatable), e.g. --max-semi-space-size=64. */
+  readonly apiNodeArgs: readonly string[];
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: { -readonly [K in keyof Options]: Options[K] } = {
+    keep: false,
+    rows: 10_000_000,
+    seconds: 30,
+    pageRate: 200,
+    aggregateRate: 50,
+    phases: new Set<Phase>(PHASES),
+    cpuProfDir: undefined,
+    apiNodeArgs: [],
+  };
+  const int = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (!v || !Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer\n${USAGE}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === '--keep') o.keep = true;
+    else if (flag === '--rows') o.rows = int(flag, argv[++i]);
+    else if (flag === '--seconds') o.seconds = int(flag, argv[++i]);
+    else if (flag === '--page-rate') o.pageRate = int(flag, argv[++i]);
+    else if (flag === '--aggregate-rate') o.aggregateRate = int(flag, argv[++i]);
+    else if (flag === '--api-node-arg') {
+      const arg = argv[++i];
+      if (!arg?.startsWith('--')) throw new Error(`--api-node-arg needs a node flag\n${USAGE}`);
+      o.apiNodeArgs = [...o.apiNodeArgs, arg];
+    } else if (flag === '--cpu-prof') {
+      o.cpuProfDir = argv[++i];
+      if (!o.cpuProfDir) throw new Error(`--cpu-prof needs a directory\n${USAGE}`);
+    }
+    else if (flag === '--only') {
+      const list = (argv[++i] ?? '').split(',');
+      if (!list.every((p): p is Phase => (PHASES as readonly string[]).includes(p))) throw new Error(`--only takes ${PHASES.join(',')}\n${USAGE}`);
+      o.phases = new Set(list);
+    } else throw new Error(`unknown argument ${flag}\n${USAGE}`);
+  }
+  return o;
+}
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+
+interface LatencyFigures extends LoadFigures {
+  /** CPU per request: API process, database server (ms). */
+  readonly apiCpuMs: number;
+  readonly dbCpuMs: number | undefined;
+  readonly machineBusy: number;
+  /** The API's own view (its /metrics): event loop delay p99 and max, time in GC pauses. */
+  readonly apiLoopDelayP99Ms: number | undefined;
+  readonly apiLoopDelayMaxMs: number | undefined;
+  readonly apiGcMs: number | undefined;
+}
+
+/** Values of the API's Prometheus metrics, summed over labels, by metric name. */
+async function scrape(api: ApiProcess): Promise<Map<string, number>> {
+  const text = await (await fetch(`${api.baseUrl}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z0-9_:]+)(?:\{[^}]*\})? ([-+0-9.eE]+|NaN)$/.exec(line);
+    if (m) values.set(m[1], (values.get(m[1]) ?? 0) + Number(m[2]));
+  }
+  return values;
+}
+
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Runs a load and reads the CPU the API and the database used for it. */
+async function measured(api: ApiProcess, load: () => Promise<LoadFigures>): Promise<LatencyFigures> {
+  // A scrape also restarts the event loop delay histogram, so the next one covers this load only.
+  const before = await scrape(api);
+  const cpu = CpuWindow.open(api.pid);
+  const f = await load();
+  const use: CpuUse = cpu.close(Math.max(1, f.requests));
+  const after = await scrape(api);
+  const ms = (name: string): number | undefined => {
+    const v = after.get(name);
+    return v === undefined ? undefined : round(v * 1000);
+  };
+  const gcBefore = before.get('nodejs_gc_duration_seconds_sum');
+  const gcAfter = after.get('nodejs_gc_duration_seconds_sum');
+  return {
+    ...f,
+    apiCpuMs: round(use.client / 1000, 3),
+    dbCpuMs: use.database === undefined ? undefined : round(use.database / 1000, 3),
+    machineBusy: round(use.machineBusy, 2),
+    apiLoopDelayP99Ms: ms('nodejs_eventloop_lag_p99_seconds'),
+    apiLoopDelayMaxMs: ms('nodejs_eventloop_lag_max_seconds'),
+    apiGcMs: gcBefore === undefined || gcAfter === undefined ? undefined : round((gcAfter - gcBefore) * 1000),
+  };
+}
+
+/** GET with a token; the body as text (checks before a phase). */
+async function get(api: ApiProcess, token: string, path: string, accept = 'application/json'): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${api.baseUrl}${path}`, { headers: { authorization: `Bearer ${token}`, accept }, signal: AbortSignal.timeout(60_000) });
+  return { status: res.status, text: await res.text() };
+}
+
+interface CsvFigures {
+  readonly rows: number;
+  readonly seconds: number;
+  readonly rowsPerSec: number;
+  readonly megabytesPerSec: number;
+  readonly firstByteMs: number;
+  readonly apiCpuUsPerRow: number;
+  readonly dbCpuUsPerRow: number | undefined;
+  readonly machineBusy: number;
+}
+
+/** Reads the whole CSV export over one connection, counting lines as they arrive. */
+async function csvExport(api: ApiProcess, token: string, experimentId: number): Promise<CsvFigures> {
+  const cpu = CpuWindow.open(api.pid);
+  const started = process.hrtime.bigint();
+  let firstByte: bigint | undefined;
+  let lines = 0;
+  let bytes = 0;
+  await new Promise<void>((resolve, reject) => {
+    const req = http.get(`${api.baseUrl}/measures/${experimentId}`, { headers: { authorization: `Bearer ${token}`, accept: 'text/csv' } }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`CSV export answered ${res.statusCode}`));
+        res.resume();
+        return;
+      }
+      res.on('data', (chunk: Buffer) => {
+        firstByte ??= process.hrtime.bigint();
+        bytes += chunk.length;
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+      });
+      res.on('end', () => resolve());
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rows = lines - 1; // the header line
+  const use = cpu.close(Math.max(1, rows));
+  return {
+    rows,
+    seconds: round(seconds, 2),
+    rowsPerSec: Math.round(rows / seconds),
+    megabytesPerSec: round(bytes / seconds / 1e6, 1),
+    firstByteMs: round(Number((firstByte ?? started) - started) / 1e6),
+    apiCpuUsPerRow: round(use.client, 2),
+    dbCpuUsPerRow: use.database === undefined ? undefined : round(use.database, 2),
+    machineBusy: round(use.machineBusy, 2),
+  };
+}
+
+function describe(name: string, f: LatencyFigures, targetMs?: number): string {
+  return (
+    `${name}: ${f.requests} requests, ${f.rps} req/s, p50 ${f.p50Ms} ms, p95 ${f.p95Ms} ms, p99 ${f.p99Ms} ms${targetMs === undefined ? '' : ` (target < ${targetMs} ms)`}, ` +
+    `max ${f.maxMs} ms, failed ${f.failed}; CPU per request: api ${f.apiCpuMs} ms, database ${f.dbCpuMs ?? '?'} ms; machine busy ${Math.round(f.machineBusy * 100)}%; ` +
+    `api event loop delay p99 ${f.apiLoopDelayP99Ms ?? '?'} ms, max ${f.apiLoopDelayMaxMs ?? '?'} ms, GC ${f.apiGcMs ?? '?'} ms` +
+    (f.sendLagP99Ms === undefined ? '' : `; load generator late by p99 ${f.sendLagP99Ms} ms, max ${f.sendLagMaxMs} ms`)
+  );
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const cleanup: Array<() => Promise<void>> = [];
+  let dataset: Dataset | undefined;
+  const figures: Record<string, unknown> = { rows: o.rows };
+  // The API and the emulator run in process groups of their own: stop them (and drop the data
+  // set) on Ctrl-C too.
+  let cleaned: Promise<void> | undefined;
+  const cleanUp = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      for (const stop of cleanup) await stop().catch((err: unknown) => out(`cleanup failed: ${String(err)}`));
+      if (dataset && !o.keep) await dataset.drop();
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      out(`${signal}: stopping…`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
+  try {
+    out(`preparing ${o.rows.toLocaleString('en')} measures${o.keep ? ' (--keep: reused when already loaded)' : ''}…`);
+    const loadStarted = Date.now();
+    dataset = await prepareDataset(o.rows, o.keep, out);
+    figures.loadSeconds = dataset.reused ? 0 : Math.round((Date.now() - loadStarted) / 1000);
+    out(dataset.reused ? 'data set reused' : `data set loaded in ${String(figures.loadSeconds)} s`);
+
+    out('starting the Auth emulator and the API…');
+    const emulator = await AuthEmulator.start();
+    cleanup.push(() => emulator.stop());
+    const api = await ApiProcess.start({
+      NODE_ENV: 'development',
+      MYSQL_URL: dataset.url,
+      FIREBASE_PROJECT_ID: PROJECT_ID,
+      FIREBASE_AUTH_EMULATOR_HOST: emulator.host,
+      // The bench is one user at hundreds of requests per second: lift the abuse limits.
+      API_RATE_LIMIT_PER_IP: '1000000',
+      API_RATE_LIMIT_PER_USER: '1000000',
+    }, [...API_NODE_FLAGS, ...o.apiNodeArgs, ...(o.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir])]);
+    cleanup.unshift(() => api.stop());
+    const identity = await emulator.identity();
+    await addScientist(dataset.url, dataset.experimentId, identity.uid);
+    const token = identity.idToken;
+    const exp = dataset.experimentId;
+    const { firstMicros, endMicros } = dataset;
+    const randomInstant = (spanBefore: number): number => firstMicros + Math.floor(Math.random() * (endMicros - firstMicros - spanBefore));
+
+    const pagePath = (): string => `/measures/${exp}?from=${encodeURIComponent(microsToIso(randomInstant(3_600_000_000)))}&limit=1000`;
+    const day = 86_400_000_000;
+    const aggregatePath = (): string => {
+      const from = randomInstant(day);
+      return `/measures/${exp}/aggregate?measure=watt&from=${encodeURIComponent(microsToIso(from))}&to=${encodeURIComponent(microsToIso(from + day))}&interval=1m&fn=avg,min,max,count`;
+    };
+
+    // Checks (and a warm-up) before anything is timed.
+    const page = await get(api, token, pagePath());
+    if (page.status !== 200 || (JSON.parse(page.text) as unknown[]).length !== 1000) throw new Error(`a page is not 1000 rows: ${page.status} ${page.text.slice(0, 300)}`);
+    const agg = await get(api, token, aggregatePath());
+    const perDay = o.rows / 365 / DATASET_TYPES.length;
+    const counted = agg.status === 200 ? (JSON.parse(agg.text) as Array<{ count: number }>).reduce((n, b) => n + b.count, 0) : 0;
+    if (Math.abs(counted - perDay) > Math.max(4, perDay * 0.05)) throw new Error(`a day aggregate counts ${counted} rows, not about ${Math.round(perDay)}: ${agg.text.slice(0, 300)}`);
+    for (let i = 0; i < 200; i++) await get(api, token, i % 2 ? pagePath() : aggregatePath());
+
+    if (o.phases.has('page')) {
+      out(`page: 1,000 rows at a random instant, ${o.pageRate} requests/s for ${o.seconds} s…`);
+      const f = await measured(api, () => paced({ baseUrl: api.baseUrl, token, seconds: o.seconds, path: pagePath, rate: o.pageRate }));
+      out(describe('page', f, TARGETS.pageP99Ms));
+      figures.page = { rate: o.pageRate, ...f };
+    }
+    if (o.phases.has('aggregate')) {
+      out(`aggregate: one day at 1-minute buckets of one measure type, ${o.aggregateRate} requests/s for ${o.seconds} s…`);
+      const f = await measured(api, () => paced({ baseUrl: api.baseUrl, token, seconds: o.seconds, path: aggregatePath, rate: o.aggregateRate }));
+      out(describe('aggregate', f, TARGETS.aggregateP99Ms));
+      figures.aggregate = { rate: o.aggregateRate, ...f };
+    }
+    if (o.phases.has('max')) {
+      out(`most requests/s: autocannon, ${MAX_CONNECTIONS} connections each sending on the last answer, ${MAX_SECONDS} s per kind…`);
+      const page = await measured(api, () => saturate({ baseUrl: api.baseUrl, token, seconds: MAX_SECONDS, path: pagePath, connections: MAX_CONNECTIONS }));
+      out(describe('page, saturated', page));
+      const aggregate = await measured(api, () => saturate({ baseUrl: api.baseUrl, token, seconds: MAX_SECONDS, path: aggregatePath, connections: MAX_CONNECTIONS }));
+      out(describe('aggregate, saturated', aggregate));
+      figures.max = { connections: MAX_CONNECTIONS, page, aggregate };
+    }
+    if (o.phases.has('csv')) {
+      out(`csv: the whole experiment (${o.rows.toLocaleString('en')} rows) as text/csv…`);
+      const f = await csvExport(api, token, exp);
+      if (f.rows !== o.rows) throw new Error(`the CSV export had ${f.rows} rows, not ${o.rows}`);
+      out(
+        `csv: ${f.rows} rows in ${f.seconds} s = ${f.rowsPerSec} rows/s (target ≥ ${TARGETS.csvRowsPerSec}), ${f.megabytesPerSec} MB/s, ` +
+          `first byte ${f.firstByteMs} ms; CPU per row: api ${f.apiCpuUsPerRow} µs, database ${f.dbCpuUsPerRow ?? '?'} µs; machine busy ${Math.round(f.machineBusy * 100)}%`,
+      );
+      figures.csv = f;
+    }
+    const met: Record<string, boolean> = {};
+    const p = figures.page as LatencyFigures | undefined;
+    const a = figures.aggregate as LatencyFigures | undefined;
+    const c = figures.csv as CsvFigures | undefined;
+    if (p) met.page = p.failed === 0 && p.p99Ms < TARGETS.pageP99Ms;
+    if (a) met.aggregate = a.failed === 0 && a.p99Ms < TARGETS.aggregateP99Ms;
+    if (c) met.csv = c.rowsPerSec >= TARGETS.csvRowsPerSec;
+    figures.targets = TARGETS;
+    figures.met = met;
+  } finally {
+    await cleanUp();
+  }
+  out(JSON.stringify({ bench: 'api', ...figures }));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,231 @@
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { startApi } from './support/api-harness';
+import type { ApiHarness, TestUser } from './support/api-harness';
+import { buildWebPage, launchBrowser, markTime, openPage, screenshot, signIn } from './support/browser';
+import type { WebBuild } from './support/browser';
+import { revokeTokens } from './support/firebase-emulator';
+import { ROOT } from './support/processes';
+
+/**
+ * A scientist in a real browser: sign in, open an experiment, see the charts draw what is stored,
+ * see a new measure arrive live, download the range as CSV; long ranges come aggregated; the admin
+ * pages stay closed; an expired session sends the person back to the sign-in form.
+ */
+
+const HERTZ_POINTS = 99_000;
+const WATT_POINTS = 600;
+const OLD_POINTS = 2_000;
+
+let api: ApiHarness;
+let web: WebBuild;
+let browser: Browser;
+let scientist: TestUser;
+let experimentId: number;
+const experimentName = `vibrations-e2e-${process.pid}`;
+const timings: Record<string, number> = {};
+
+const sqlTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+async function typeId(name: string): Promise<number> {
+  const [rows] = await api.db.pool.query('SELECT id FROM measure_types WHERE name = ?', [name]);
+  return (rows as Array<{ id: number }>)[0].id;
+}
+
+async function insertMeasures(rows: Array<[ts: number, typeId: number, source: string, value: number]>): Promise<void> {
+  for (let i = 0; i < rows.length; i += 5000) {
+    const chunk = rows.slice(i, i + 5000).map(([ts, t, source, value]) => [experimentId, sqlTime(ts), t, source, value]);
+    await api.db.pool.query('INSERT INTO measures (experiment_id, ts, measure_type_id, source, value) VALUES ?', [chunk]);
+  }
+}
+
+beforeAll(async () => {
+  // First: without Chromium nothing else is worth starting.
+  browser = await launchBrowser();
+  web = await buildWebPage();
+  api = await startApi('web_scientist', { API_WEB_DIR: web.dir });
+  scientist = await api.user('SCIENTIST');
+  experimentId = await api.experiment(experimentName);
+  await api.associate(experimentId, scientist.id);
+  const hertz = await typeId('hertz');
+  const watt = await typeId('watt');
+  const now = Date.now();
+  const start = now - 50 * 60_000;
+  const rows: Array<[number, number, string, number]> = [];
+  // 99,000 hertz points 30 ms apart (a sine with noise) and two watt sources a second apart.
+  for (let i = 0; i < HERTZ_POINTS; i++) rows.push([start + i * 30, hertz, 'sensor-17', 100 + 20 * Math.sin(i / 2000) + ((i * 7919) % 13) / 4]);
+  for (let i = 0; i < WATT_POINTS / 2; i++) {
+    rows.push([start + i * 5000, watt, 'panel-a', 400 + (i % 40)]);
+    rows.push([start + i * 5000 + 2500, watt, 'panel-b', 380 - (i % 30)]);
+  }
+  // Older hertz points (3 days back) that only a longer range holds.
+  for (let i = 0; i < OLD_POINTS; i++) rows.push([now - 3 * 86_400_000 + i * 60_000, hertz, 'sensor-17', 90 + (i % 10)]);
+  await insertMeasures(rows);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+  await web?.remove();
+  if (Object.keys(timings).length > 0) {
+    const report = { bundle: web?.sizes.total, files: web?.sizes.files, timings_ms: timings };
+    await mkdir(path.join(ROOT, 'test-results'), { recursive: true });
+    await writeFile(path.join(ROOT, 'test-results', 'web-load.json'), `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`web page figures: ${JSON.stringify(report)}\n`);
+  }
+});
+
+test('a scientist signs in, sees the stored points charted, a new measure live within 2 s, and downloads the range as CSV', async () => {
+  const { page, context, problems } = await openPage(browser);
+  try {
+    // Cold cache: a fresh context has an empty HTTP cache.
+    await page.goto(api.baseUrl);
+    timings.cold_load_to_sign_in_form = await markTime(page, 'mymonit:sign-in-ready');
+    timings.cold_load_event = Number(await page.evaluate('performance.getEntriesByType("navigation")[0].loadEventEnd'));
+    await screenshot(page, 'scientist-01-sign-in');
+
+    let t = Date.now();
+    await signIn(page, scientist.email, scientist.password);
+    await page.getByRole('link', { name: new RegExp(experimentName) }).waitFor();
+    timings.sign_in_to_experiment_list = Date.now() - t;
+    expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
+    await screenshot(page, 'scientist-02-experiments');
+
+    t = Date.now();
+    await page.getByRole('link', { name: new RegExp(experimentName) }).click();
+    await page.locator('figure[data-measure-type="hertz"] canvas').waitFor();
+    timings.open_experiment_to_first_chart = Date.now() - t;
+    await page.locator(`figure[data-measure-type="hertz"][data-points="${HERTZ_POINTS}"] canvas`).waitFor();
+    await page.locator(`figure[data-measure-type="watt"][data-points="${WATT_POINTS}"] canvas`).waitFor();
+    timings.open_experiment_to_all_points_drawn = Date.now() - t;
+    expect(await page.locator('figure[data-measure-type="hertz"]').getAttribute('data-mode')).toBe('raw');
+    // The plot canvas really holds a drawn line, not just axes: count the line colour's pixels.
+    const linePixels = Number(
+      await page.evaluate(`(() => {
+        const c = document.querySelector('figure[data-measure-type="hertz"] canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] < 60 && d[i + 1] > 60 && d[i + 1] < 120 && d[i + 2] > 140) n++;
+        return n;
+      })()`),
+    );
+    expect(linePixels).toBeGreaterThan(500);
+    await expect(page.locator('#latest-values tr[data-source="panel-b"]').textContent()).resolves.toMatch(/W/);
+    await page.locator('.live[data-state="live"]').waitFor({ timeout: 10_000 });
+    await screenshot(page, 'scientist-03-experiment');
+
+    // A measure stored now (as ingest would store it) shows up within 2 s.
+    const stored = Date.now();
+    await insertMeasures([[stored, await typeId('hertz'), 'sensor-live', 4242.5]]);
+    await page.locator('#latest-values tr[data-source="sensor-live"]', { hasText: '4,242.5' }).waitFor({ timeout: 2_000 });
+    timings.live_measure_stored_to_shown = Date.now() - stored;
+    await page.locator(`figure[data-measure-type="hertz"][data-points="${HERTZ_POINTS + 1}"]`).waitFor({ timeout: 2_000 });
+    await screenshot(page, 'scientist-04-live');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^${experimentName}_\\d{8}T\\d{6}Z_\\d{8}T\\d{6}Z\\.csv$`));
+    const csv = await readFile(await download.path(), 'utf8');
+    const lines = csv.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('experiment,measure_type,timestamp,value,source');
+    expect(lines).toHaveLength(1 + HERTZ_POINTS + WATT_POINTS + 1);
+    expect(lines).toContainEqual(expect.stringMatching(/^[^,]+,hertz,[^,]+,4242\.5,sensor-live$/));
+
+    // A tablet in portrait: the layout stacks, nothing overflows the viewport sideways.
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.waitForTimeout(300);
+    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(820);
+    await screenshot(page, 'scientist-05-tablet');
+    expect(problems).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('cold page loads: figures for the log (no timed assertion)', async () => {
+  const loads: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const { page, context } = await openPage(browser);
+    try {
+      await page.goto(api.baseUrl);
+      loads.push(await markTime(page, 'mymonit:sign-in-ready'));
+    } finally {
+      await context.close();
+    }
+  }
+  loads.sort((a, b) => a - b);
+  timings.cold_load_to_sign_in_form_median_of_5 = loads[2];
+  timings.cold_load_to_sign_in_form_max_of_5 = loads[4];
+  expect(loads).toHaveLength(5);
+});
+
+test('a long range is charted from aggregates; a custom range from the picker is raw again', async () => {
+  const { page, context, problems } = await openPage(browser);
+  try {
+    await page.goto(`${api.baseUrl}/#/experiments/${experimentId}?last=7d`);
+    await signIn(page, scientist.email, scientist.password);
+    const hertz = page.locator('figure[data-measure-type="hertz"][data-mode="aggregate"]');
+    await hertz.waitFor();
+    expect(Number(await hertz.getAttribute('data-points'))).toBeGreaterThan(50);
+    await expect(page.locator('.summary').textContent()).resolves.toMatch(/shown as averages per 30 minutes with min–max bands/);
+    await screenshot(page, 'scientist-06-aggregated');
+
+    // Keyboard only: choose a custom range around the old points.
+    const from = new Date(Date.now() - 3 * 86_400_000 - 3_600_000);
+    const to = new Date(Date.now() - 86_400_000);
+    const local = (d: Date): string =>
+      new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Zurich', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+        .format(d)
+        .replace(' ', 'T');
+    await page.getByLabel('Time range').selectOption('custom');
+    await page.getByLabel('From').fill(local(from));
+    await page.getByLabel('To').fill(local(to));
+    await page.getByRole('button', { name: 'Show' }).press('Enter');
+    await page.locator(`figure[data-measure-type="hertz"][data-mode="raw"][data-points="${OLD_POINTS}"]`).waitFor();
+    expect(new URL(page.url()).hash).toMatch(/^#\/experiments\/\d+\?from=[^&]+&to=/);
+    await expect(page.locator('.live').getAttribute('data-state')).resolves.toBe('paused');
+    await screenshot(page, 'scientist-07-custom-range');
+    expect(problems).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a scientist cannot reach the admin pages, and signs out', async () => {
+  const { page, context } = await openPage(browser);
+  try {
+    await page.goto(api.baseUrl);
+    await signIn(page, scientist.email, scientist.password);
+    await page.goto(`${api.baseUrl}/#/admin/users`);
+    await page.getByRole('heading', { name: 'Administrators only' }).waitFor();
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/for administrators/);
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['My experiments']);
+    expect(await page.locator('table').count()).toBe(0);
+    await screenshot(page, 'scientist-08-admin-refused');
+    // The API refuses too, whatever the page shows.
+    expect((await api.request('GET', '/users/', { token: scientist.idToken })).status).toBe(403);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to MyMONIT' }).waitFor();
+    await expect(page.locator('.state-notice').textContent()).resolves.toMatch(/You have signed out/);
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').count()).toBe(0);
+  } finally {
+    await context.close();
+  }
+});
+
+test('an expired session returns to the sign-in form and says so', async () => {
+  const { page, context } = await openPage(browser);
+  try {
+    await page.goto(api.baseUrl);
+    await signIn(page, scientist.email, scientist.password);
+    await page.getByRole('link', { name: new RegExp(experimentName) }).waitFor();
+    await revokeTokens(scientist.uid);
+    await page.goto(`${api.baseUrl}/#/experiments/${experimentId}`);
+    await page.getByRole('heading', { name: 'Sign in to MyMONIT' }).waitFor();
+    await expect(page.locator('.state-notice').textContent()).resolves.toMatch(/session has expired/);
+    await screenshot(page, 'scientist-09-session-expired');
+  } finally {
+    await context.close();
+  }
+});
