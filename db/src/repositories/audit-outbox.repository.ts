@@ -1,5 +1,7 @@
 import type { Connection } from 'mysql2/promise';
 import type { Pool } from '../pool';
+import { auditFields } from './audit.repository';
+import type { AuditRow } from './audit.repository';
 import { execute, selectRows } from './queryable';
 
 /**
@@ -44,18 +46,7 @@ export interface OutboxBacklog {
   readonly parked: number;
 }
 
-interface OutboxRow {
-  id: number | string;
-  occurred_at: string;
-  actor_id: string | null;
-  actor_uid: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  outcome: string;
-  ip: string | null;
-  request_id: string | null;
-  details: string | null;
+interface OutboxRow extends AuditRow {
   ship_attempts: number;
 }
 
@@ -102,20 +93,7 @@ export class AuditOutboxRepository {
         ORDER BY id`,
       [ids, owner],
     );
-    return rows.map((r) => ({
-      id: String(r.id),
-      occurredAt: r.occurred_at,
-      actorId: r.actor_id,
-      actorUid: r.actor_uid,
-      action: r.action,
-      targetType: r.target_type,
-      targetId: r.target_id,
-      outcome: r.outcome,
-      ip: r.ip,
-      requestId: r.request_id,
-      details: r.details,
-      shipAttempts: Number(r.ship_attempts),
-    }));
+    return rows.map((r) => ({ ...auditFields(r), details: r.details, shipAttempts: Number(r.ship_attempts) }));
   }
 
   /** Marks rows stored by Elasticsearch; returns how many this owner still held. */

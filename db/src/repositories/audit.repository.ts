@@ -2,7 +2,8 @@ import { execute, selectRows } from './queryable';
 import type { Queryable } from './queryable';
 import type { AuditOutcome, AuditQuery, AuditRecord, NewAuditEvent } from './records';
 
-interface AuditRow {
+/** An audit_events row as selected by this repository and by the audit outbox. */
+export interface AuditRow {
   id: number | string;
   occurred_at: string;
   actor_id: string | null;
@@ -73,20 +74,24 @@ export class AuditRepository {
        ORDER BY id DESC LIMIT ?`,
       params,
     );
-    return rows.map((r) => ({
-      id: String(r.id),
-      occurredAt: r.occurred_at,
-      actorId: r.actor_id,
-      actorUid: r.actor_uid,
-      action: r.action,
-      targetType: r.target_type,
-      targetId: r.target_id,
-      outcome: r.outcome,
-      ip: r.ip,
-      requestId: r.request_id,
-      details: parseDetails(r.details),
-    }));
+    return rows.map((r) => ({ ...auditFields(r), details: parseDetails(r.details) }));
   }
+}
+
+/** The columns every reader of audit_events maps the same way; details are the reader's own. */
+export function auditFields(r: AuditRow): Omit<AuditRecord, 'details'> {
+  return {
+    id: String(r.id),
+    occurredAt: r.occurred_at,
+    actorId: r.actor_id,
+    actorUid: r.actor_uid,
+    action: r.action,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    outcome: r.outcome,
+    ip: r.ip,
+    requestId: r.request_id,
+  };
 }
 
 function parseDetails(text: string | null): Record<string, unknown> | null {
