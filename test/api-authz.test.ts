@@ -42,6 +42,7 @@ async function freshScientist(): Promise<string> {
 }
 
 const routes: RouteCase[] = [
+  { name: 'read own user', method: 'GET', path: () => '/me', expect: { admin: 200, associated: 200, other: 200 } },
   { name: 'list users', method: 'GET', path: () => '/users/', expect: { admin: 200, associated: 403, other: 403 } },
   {
     name: 'create user',
@@ -165,6 +166,21 @@ describe.each(routes.map((r) => [r.name, r] as const))('%s', (_name, route) => {
 
 test('public probes need no token', async () => {
   for (const path of ['/healthz', '/readyz', '/metrics']) expect((await api.request('GET', path)).status).toBe(200);
+});
+
+test('GET /me answers each caller with their own user and role, from the database', async () => {
+  for (const [caller, who] of [['admin', admin], ['associated', associated], ['other', other]] as const) {
+    const res = await api.request('GET', '/me', { headers: headersOf[caller] });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ user_id: who.id, username: who.uid, email: who.email, role: who.role });
+  }
+  // The role comes from the users table, not from the token: promote, and the same token says ADMIN.
+  await api.db.pool.query("UPDATE users SET role = 'ADMIN' WHERE id = ?", [other.id]);
+  try {
+    expect((await api.request('GET', '/me', { headers: headersOf.other })).json).toMatchObject({ user_id: other.id, role: 'ADMIN' });
+  } finally {
+    await api.db.pool.query("UPDATE users SET role = 'SCIENTIST' WHERE id = ?", [other.id]);
+  }
 });
 
 test('a scientist sees only their experiments', async () => {

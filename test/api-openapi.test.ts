@@ -23,6 +23,7 @@ test('the document lists every route with its rule, and the original nine unchan
     expect.arrayContaining([
       'POST /users',
       'GET /users',
+      'GET /me',
       'PUT /users/{user_id}',
       'GET /experiments',
       'POST /experiments',

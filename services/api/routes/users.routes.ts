@@ -10,6 +10,17 @@ export function usersRoutes(users: UserService): RouteDefinition[] {
   return [
     route({
       method: 'GET',
+      path: '/me',
+      action: 'me.read',
+      allow: 'ANY_USER',
+      summary: 'The signed-in user (any role): id, name, e-mail, username and role',
+      description: 'Lets a client learn the role held in the database without probing admin routes.',
+      response: userResponse,
+      query: noQuery,
+      handler: async ({ actor }) => ({ body: userJson(await users.get(actor.id)) }),
+    }),
+    route({
+      method: 'GET',
       path: '/users',
       action: 'users.list',
       allow: ['ADMIN'],
