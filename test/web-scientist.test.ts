@@ -6,12 +6,17 @@ import type { ApiHarness, TestUser } from './support/api-harness';
 import { buildWebPage, launchBrowser, markTime, openPage, screenshot, signIn } from './support/browser';
 import type { WebBuild } from './support/browser';
 import { revokeTokens } from './support/firebase-emulator';
-import { ROOT } from './support/processes';
+import { ROOT, startIngest } from './support/processes';
+import type { IngestProcess } from './support/processes';
+import { count, createTestVhost, publishBodies, waitFor } from './support/services';
+import type { TestVhost } from './support/services';
 
 /**
- * A scientist in a real browser: sign in, open an experiment, see the charts draw what is stored,
- * see a new measure arrive live, download the range as CSV; long ranges come aggregated; the admin
- * pages stay closed; an expired session sends the person back to the sign-in form.
+ * A scientist in a real browser: sign in, open an experiment, see the charts draw what was
+ * ingested, see a new measure arrive live, download the range as CSV; long ranges come
+ * aggregated; the admin pages stay closed; an expired session sends the person back to the
+ * sign-in form. Every measure travels the real path: published to RabbitMQ, stored by the ingest
+ * service, read by the API, drawn by the page.
  */
 
 const HERTZ_POINTS = 99_000;
@@ -19,6 +24,8 @@ const WATT_POINTS = 600;
 const OLD_POINTS = 2_000;
 
 let api: ApiHarness;
+let vhost: TestVhost;
+let ingest: IngestProcess;
 let web: WebBuild;
 let browser: Browser;
 let scientist: TestUser;
@@ -26,47 +33,48 @@ let experimentId: number;
 const experimentName = `vibrations-e2e-${process.pid}`;
 const timings: Record<string, number> = {};
 
-const sqlTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+type Point = [ts: number, measure: string, source: string, value: number];
 
-async function typeId(name: string): Promise<number> {
-  const [rows] = await api.db.pool.query('SELECT id FROM measure_types WHERE name = ?', [name]);
-  return (rows as Array<{ id: number }>)[0].id;
-}
+const message = ([ts, measure, source, value]: Point) => ({ experiment: experimentName, measure, source, value, timestamp: new Date(ts).toISOString() });
 
-async function insertMeasures(rows: Array<[ts: number, typeId: number, source: string, value: number]>): Promise<void> {
-  for (let i = 0; i < rows.length; i += 5000) {
-    const chunk = rows.slice(i, i + 5000).map(([ts, t, source, value]) => [experimentId, sqlTime(ts), t, source, value]);
-    await api.db.pool.query('INSERT INTO measures (experiment_id, ts, measure_type_id, source, value) VALUES ?', [chunk]);
-  }
+/** Publishes the points to RabbitMQ in messages of 500 (confirmed by the broker). */
+async function publish(points: Point[]): Promise<void> {
+  const bodies: string[] = [];
+  for (let i = 0; i < points.length; i += 500) bodies.push(JSON.stringify(points.slice(i, i + 500).map(message)));
+  await publishBodies(vhost.url, bodies);
 }
 
 beforeAll(async () => {
   // First: without Chromium nothing else is worth starting.
   browser = await launchBrowser();
   web = await buildWebPage();
-  api = await startApi('web_scientist', { API_WEB_DIR: web.dir });
+  [api, vhost] = await Promise.all([startApi('web_scientist', { API_WEB_DIR: web.dir }), createTestVhost('web_scientist')]);
+  ingest = await startIngest({ MYSQL_URL: api.db.url, AMQP_URL: vhost.url, INGEST_FLUSH_MS: '50' });
   scientist = await api.user('SCIENTIST');
   experimentId = await api.experiment(experimentName);
   await api.associate(experimentId, scientist.id);
-  const hertz = await typeId('hertz');
-  const watt = await typeId('watt');
   const now = Date.now();
   const start = now - 50 * 60_000;
-  const rows: Array<[number, number, string, number]> = [];
+  const points: Point[] = [];
   // 99,000 hertz points 30 ms apart (a sine with noise) and two watt sources a second apart.
-  for (let i = 0; i < HERTZ_POINTS; i++) rows.push([start + i * 30, hertz, 'sensor-17', 100 + 20 * Math.sin(i / 2000) + ((i * 7919) % 13) / 4]);
+  for (let i = 0; i < HERTZ_POINTS; i++) points.push([start + i * 30, 'hertz', 'sensor-17', 100 + 20 * Math.sin(i / 2000) + ((i * 7919) % 13) / 4]);
   for (let i = 0; i < WATT_POINTS / 2; i++) {
-    rows.push([start + i * 5000, watt, 'panel-a', 400 + (i % 40)]);
-    rows.push([start + i * 5000 + 2500, watt, 'panel-b', 380 - (i % 30)]);
+    points.push([start + i * 5000, 'watt', 'panel-a', 400 + (i % 40)]);
+    points.push([start + i * 5000 + 2500, 'watt', 'panel-b', 380 - (i % 30)]);
   }
   // Older hertz points (3 days back) that only a longer range holds.
-  for (let i = 0; i < OLD_POINTS; i++) rows.push([now - 3 * 86_400_000 + i * 60_000, hertz, 'sensor-17', 90 + (i % 10)]);
-  await insertMeasures(rows);
-}, 180_000);
+  for (let i = 0; i < OLD_POINTS; i++) points.push([now - 3 * 86_400_000 + i * 60_000, 'hertz', 'sensor-17', 90 + (i % 10)]);
+  await publish(points);
+  await waitFor(async () => (await count(api.db.pool, 'SELECT COUNT(*) AS n FROM measures')) === points.length, 'every published point stored by ingest', 120_000);
+  expect(await count(api.db.pool, 'SELECT COUNT(*) AS n FROM rejected_measures')).toBe(0);
+}, 240_000);
 
 afterAll(async () => {
   await browser?.close();
+  ingest?.proc.kill('SIGTERM');
+  await ingest?.exited;
   await api?.close();
+  await vhost?.delete();
   await web?.remove();
   if (Object.keys(timings).length > 0) {
     const report = { bundle: web?.sizes.total, files: web?.sizes.files, timings_ms: timings };
@@ -90,6 +98,8 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
     await page.getByRole('link', { name: new RegExp(experimentName) }).waitFor();
     timings.sign_in_to_experiment_list = Date.now() - t;
     expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
+    // The page learnt the role from GET /me, not by probing an admin route (which audits a denial).
+    expect(await count(api.db.pool, "SELECT COUNT(*) AS n FROM audit_events WHERE actor_id = ? AND outcome = 'denied'", [scientist.id])).toBe(0);
     await screenshot(page, 'scientist-02-experiments');
 
     t = Date.now();
@@ -115,12 +125,13 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
     await page.locator('.live[data-state="live"]').waitFor({ timeout: 10_000 });
     await screenshot(page, 'scientist-03-experiment');
 
-    // A measure stored now (as ingest would store it) shows up within 2 s.
-    const stored = Date.now();
-    await insertMeasures([[stored, await typeId('hertz'), 'sensor-live', 4242.5]]);
-    await page.locator('#latest-values tr[data-source="sensor-live"]', { hasText: '4,242.5' }).waitFor({ timeout: 2_000 });
-    timings.live_measure_stored_to_shown = Date.now() - stored;
-    await page.locator(`figure[data-measure-type="hertz"][data-points="${HERTZ_POINTS + 1}"]`).waitFor({ timeout: 2_000 });
+    // A measure published to RabbitMQ now shows up within 2 s of publishing (ingest stores it, the
+    // API's stream sends it, the page draws it): 2 s from the start of the publish call.
+    const published = Date.now();
+    await publish([[published, 'hertz', 'sensor-live', 4242.5]]);
+    await page.locator('#latest-values tr[data-source="sensor-live"]', { hasText: '4,242.5' }).waitFor({ timeout: Math.max(1, 2_000 - (Date.now() - published)) });
+    timings.live_measure_published_to_shown = Date.now() - published;
+    await page.locator(`figure[data-measure-type="hertz"][data-points="${HERTZ_POINTS + 1}"]`).waitFor({ timeout: Math.max(1, 2_000 - (Date.now() - published)) });
     await screenshot(page, 'scientist-04-live');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
