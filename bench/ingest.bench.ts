@@ -3,7 +3,7 @@ import amqp from 'amqplib';
 import { connect, createPool } from '../db/src/pool';
 import type { Pool } from '../db/src/pool';
 import { TOPOLOGY } from '../services/shared/amqp-topology';
-import { loadConfig } from '../services/shared/config';
+import { loadIngestConfig } from '../services/shared/config';
 import { microsToSql } from '../services/shared/measure-contract';
 import { arrayBodies, BENCH_EXPERIMENTS, BENCH_MEASURE_TYPES, benchPoint, singleMeasureBodies } from './bench-points';
 import { createBenchDatabase, createBenchVhost, CpuWindow, IngestProcess, procMemory, publishBodies, QueueProbe, sleep } from './bench-services';
@@ -399,7 +399,7 @@ function verdict(ok: boolean): string {
 async function run(opts: Options, cleanup: Cleanup): Promise<void> {
   const n = opts.messages;
   const arrayMessages = Math.ceil(n / MEASURES_PER_ARRAY);
-  const configA = loadConfig(opts.ingestEnv).ingest;
+  const configA = loadIngestConfig(opts.ingestEnv).ingest;
   // Prefetch counts messages, not measures. The batcher flushes once batchSize measures are
   // buffered, i.e. after batchSize / 500 array messages; two batches' worth lets the next batch
   // fill while the previous one is written, as config.ts does for single-measure messages. The

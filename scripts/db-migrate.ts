@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { migrate, runSqlFile } from '../db/src/migrate';
-import { ConfigError, loadConfig } from '../services/shared/config';
+import { ConfigError, loadMigrateConfig } from '../services/shared/config';
 import { redactString } from '../services/shared/logger';
 
 const SEEDS_DIR = path.resolve(__dirname, '..', 'db', 'seeds');
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const seedAt = args.indexOf('--seed');
   const seed = seedAt >= 0 ? args[seedAt + 1] : undefined;
   if (seedAt >= 0 && !(seed && /^[a-z0-9-]+$/.test(seed))) throw new Error(USAGE);
-  const config = loadConfig();
+  const config = loadMigrateConfig();
   const result = await migrate(config.mysqlUrl);
   const target = redactString(config.mysqlUrl);
   process.stdout.write(

@@ -126,7 +126,9 @@ async function experimentIdOf(mysqlUrl: string, name: string): Promise<number> {
 
 async function main(): Promise<void> {
   mkdirSync(LOGS, { recursive: true });
-  const config = loadConfig();
+  // Every section of the processes it starts (api, ingest, the adapter): a bad variable stops the
+  // demo before it starts anything.
+  const config = loadConfig(['common', 'mysql', 'amqp', 'elasticsearch', 'ingest', 'api']);
   const result = await migrate(config.mysqlUrl);
   await runSqlFile(config.mysqlUrl, path.join(ROOT, 'db', 'seeds', 'demo.sql'));
   process.stdout.write(`demo: database ${redactString(config.mysqlUrl)} ready (${result.applied.length} migrations applied, demo data loaded)\n`);

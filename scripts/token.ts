@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const pwAt = args.indexOf('--password');
   const password = pwAt >= 0 ? args[pwAt + 1] : DEMO_PASSWORD;
   if (!email || !password) throw new Error('usage: npm run token -- <email> [--password <password>]');
-  const config = loadConfig();
+  const config = loadConfig(['common', 'mysql', 'api']);
   if (config.nodeEnv === 'production') throw new Error('token.ts works against the Auth emulator only, not in production');
   const host = config.api.firebaseAuthEmulatorHost ?? DEFAULT_EMULATOR_HOST;
   const projectId = config.api.firebaseProjectId;

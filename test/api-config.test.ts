@@ -1,3 +1,4 @@
+import { DEFAULT_LIVE_STREAM_SETTINGS } from '../services/api/domain/live-measures.service';
 import { apiEnvProblems, ConfigError, loadApiConfig, loadConfig } from '../services/shared/config';
 
 /** The API's configuration rules (services/shared/config.ts); pure, no services needed. */
@@ -23,8 +24,14 @@ test('defaults: port 8080, the demo project, CORS off, no trusted proxy', () => 
     bodyLimitBytes: 65536,
     rateLimit: { windowMs: 60000, perIp: 1200, perUser: 600 },
     pageLimit: { default: 1000, max: 10000 },
+    liveStreams: { pollMs: 1000, heartbeatMs: 15000, accessRecheckMs: 15000, maxPerUser: 5, maxTotal: 500 },
   });
   expect(Object.isFrozen(c.api.rateLimit)).toBe(true);
+});
+
+test('the live stream defaults are the live measure service defaults (batchSize is not an operator setting)', () => {
+  const fromConfig = { ...loadApiConfig({}).api.liveStreams, batchSize: DEFAULT_LIVE_STREAM_SETTINGS.batchSize };
+  expect(fromConfig).toEqual(DEFAULT_LIVE_STREAM_SETTINGS);
 });
 
 test('production refuses the emulator and requires a real project', () => {
@@ -44,7 +51,7 @@ test('the emulator is fine outside production', () => {
 
 test('other processes are not held to the API rules', () => {
   expect(apiEnvProblems).toBeInstanceOf(Function);
-  expect(loadConfig({ NODE_ENV: 'production' }).api.firebaseProjectId).toBe('demo-mymonit');
+  expect(loadConfig(['common', 'api'], { NODE_ENV: 'production' }).api.firebaseProjectId).toBe('demo-mymonit');
 });
 
 test('hardening options are parsed and checked', () => {
@@ -65,8 +72,9 @@ test('hardening options are parsed and checked', () => {
     API_PORT: '99999',
     FIREBASE_AUTH_EMULATOR_HOST: 'http://127.0.0.1:9099',
     API_PAGE_LIMIT_MAX: 'lots',
+    API_STREAM_MAX_PER_USER: '0',
   });
-  for (const v of ['API_CORS_ORIGINS', 'API_TRUST_PROXY', 'API_PORT', 'FIREBASE_AUTH_EMULATOR_HOST', 'API_PAGE_LIMIT_MAX']) {
+  for (const v of ['API_CORS_ORIGINS', 'API_TRUST_PROXY', 'API_PORT', 'FIREBASE_AUTH_EMULATOR_HOST', 'API_PAGE_LIMIT_MAX', 'API_STREAM_MAX_PER_USER']) {
     expect(bad.join('\n')).toContain(v);
   }
   expect(problems({ API_PAGE_LIMIT_DEFAULT: '500', API_PAGE_LIMIT_MAX: '100' })).toEqual([expect.stringMatching(/^API_PAGE_LIMIT_DEFAULT/)]);

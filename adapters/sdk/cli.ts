@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
-import { ConfigError, loadConfig } from '../../services/shared/config';
+import { ConfigError, loadAdapterConfig } from '../../services/shared/config';
 import { redactString } from '../../services/shared/logger';
 import { startStoreAndForward } from './forwarder-runtime';
 import type { StoreAndForward } from './forwarder-runtime';
@@ -199,8 +199,8 @@ export function defineKind<O extends OptionSpecs>(kind: AdapterKind<O>): Registe
       // parseArgs checked every value against the declared type, which is what OptionValues says.
       const values = parsed.values as OptionValues<O>;
       const common = parsed.values as OptionValues<typeof COMMON_OPTIONS>;
-      const override = common['amqp-url'];
-      const amqpUrl = loadConfig(override === undefined ? io.env : { AMQP_URL: override }).amqpUrl;
+      const config = loadAdapterConfig(io.env, common['amqp-url']);
+      const amqpUrl = config.amqpUrl;
       const declareTopology = !common['skip-declare'];
       const ca = readCa(common['amqp-ca'], amqpUrl);
       const openPublisher = (settings: PublisherSettings = {}): Promise<MeasurePublisher> =>
@@ -223,8 +223,7 @@ export function defineKind<O extends OptionSpecs>(kind: AdapterKind<O>): Registe
           return startStoreAndForward({
             kind: kind.name,
             ...journal,
-            // The whole environment counts here (LOG_LEVEL); the URL may come from --amqp-url.
-            logLevel: loadConfig(io.env).logLevel,
+            logLevel: config.logLevel,
             connect: () => openPublisher(),
           });
         },

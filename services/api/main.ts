@@ -5,7 +5,7 @@ import { container } from 'tsyringe';
 import type { DependencyContainer } from 'tsyringe';
 import { createPool } from '../../db/src/pool';
 import type { Pool } from '../../db/src/pool';
-import type { AppConfig } from '../shared/config';
+import type { ApiProcessConfig } from '../shared/config';
 import { ConfigError, loadApiConfig } from '../shared/config';
 import { once, stopOnSignals } from '../shared/lifecycle';
 import { createLogger, flushLogger } from '../shared/logger';
@@ -29,7 +29,6 @@ import type { Clock } from './domain/clock';
 import { ExperimentService } from './domain/experiments.service';
 import { MeasureTypeService } from './domain/measure-types.service';
 import { DEFAULT_LIVE_STREAM_SETTINGS, LIVE_STREAM_SETTINGS, LiveMeasureService } from './domain/live-measures.service';
-import type { LiveStreamSettings } from './domain/live-measures.service';
 import { MeasureTypeIds } from './domain/measure-type-ids';
 import { MeasureService } from './domain/measures.service';
 import { DATABASE, PAGE_LIMITS } from './domain/ports';
@@ -48,14 +47,13 @@ import { opsRoutes } from './routes/ops.routes';
 import { usersRoutes } from './routes/users.routes';
 
 export interface ApiInfrastructure {
-  readonly config: AppConfig;
+  readonly config: ApiProcessConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly pool: Pool;
   readonly tokenVerifier: TokenVerifier;
-  /** Defaults: the system clock and DEFAULT_LIVE_STREAM_SETTINGS. */
+  /** Default: the system clock. */
   readonly clock?: Clock;
-  readonly liveStreams?: Partial<LiveStreamSettings>;
 }
 
 /**
@@ -71,7 +69,8 @@ export function composeApi(infra: ApiInfrastructure, c: DependencyContainer = co
   c.register(TOKEN_VERIFIER, { useValue: infra.tokenVerifier });
   c.register(PAGE_LIMITS, { useValue: infra.config.api.pageLimit });
   c.register(CLOCK, { useValue: infra.clock ?? systemClock });
-  c.register(LIVE_STREAM_SETTINGS, { useValue: Object.freeze({ ...DEFAULT_LIVE_STREAM_SETTINGS, ...infra.liveStreams }) });
+  // The operator tunes the streams through config (API_STREAM_*); the rest keeps the domain's defaults.
+  c.register(LIVE_STREAM_SETTINGS, { useValue: Object.freeze({ ...DEFAULT_LIVE_STREAM_SETTINGS, ...infra.config.api.liveStreams }) });
   c.registerSingleton(DATABASE, MysqlDatabase);
   for (const cls of [
     Authenticator,

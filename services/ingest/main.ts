@@ -3,7 +3,7 @@ import { container, Lifecycle } from 'tsyringe';
 import { createPool } from '../../db/src/pool';
 import { CatalogRepository } from '../../db/src/repositories/catalog.repository';
 import { AmqpConsumer } from '../shared/amqp-consumer';
-import { ConfigError, loadConfig } from '../shared/config';
+import { ConfigError, loadIngestConfig } from '../shared/config';
 import { once, stopOnSignals } from '../shared/lifecycle';
 import { createLogger, elasticsearchLogOptions, flushLogger } from '../shared/logger';
 import { createMetrics } from '../shared/metrics';
@@ -15,7 +15,7 @@ import { BATCH_SINK, MeasureWriter } from './measure-writer';
 
 /** Composition root of the ingest process. */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadIngestConfig();
   const metrics = createMetrics('ingest');
   const logger = createLogger({
     service: 'mymonit-ingest',

@@ -5,7 +5,7 @@ import { Client, HttpConnection } from '@elastic/elasticsearch';
 import { Counter, Gauge } from 'prom-client';
 import { ElasticsearchTransport } from 'winston-elasticsearch';
 import type { ElasticsearchTransportOptions, LogData } from 'winston-elasticsearch';
-import type { AppConfig } from './config';
+import type { ConfigOf } from './config';
 import { logContext } from './context';
 import type { Metrics } from './metrics';
 
@@ -76,7 +76,7 @@ export interface LoggerOptions {
 }
 
 /** The Elasticsearch log options a process's configuration asks for; undefined when none. */
-export function elasticsearchLogOptions(config: AppConfig, metrics?: Metrics): ElasticsearchLogOptions | undefined {
+export function elasticsearchLogOptions(config: ConfigOf<'elasticsearch'>, metrics?: Metrics): ElasticsearchLogOptions | undefined {
   const es = config.elasticsearch;
   if (es.url === undefined || !es.logs.enabled) return undefined;
   return {
