@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -7,7 +5,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { BENCH_EXPERIMENTS, BENCH_MEASURE_TYPES, benchPoint } from './bench-points';
-import { createBenchVhost, freePort, procMemory, sleep } from './bench-services';
+import { AdapterProcess, createBenchVhost, freePort, positiveInt, procMemory, sleep } from './bench-services';
 
 /**
  * `npm run bench:adapters [-- --lines N | --quick] [--clients N] [--body-lines N] [--gzip]`
@@ -27,7 +25,6 @@ const TARGET_LINES_PER_SEC = 100_000;
 /** Distinct bodies cycled through by the clients (built before timing starts). */
 const DISTINCT_BODIES = 32;
 const STALL_MS = 60_000;
-const ADAPTER_CLI = path.resolve(__dirname, '..', 'adapters', 'cli.js');
 
 interface Options {
   readonly lines: number;
@@ -41,11 +38,7 @@ function parseOptions(argv: readonly string[]): Options {
   let clients = 4;
   let bodyLines = 5_000;
   let gzip = false;
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!v || !Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer\n${USAGE}`);
-    return n;
-  };
+  const int = (flag: string, v: string | undefined): number => positiveInt(flag, v, USAGE);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--lines') lines = int(flag, argv[++i]);
@@ -75,32 +68,6 @@ function buildBodies(bodyLines: number, gzip: boolean): Array<{ readonly experim
     bodies.push({ experiment: BENCH_EXPERIMENTS[b % BENCH_EXPERIMENTS.length], data: gzip ? gzipSync(text) : text, rawBytes: text.length });
   }
   return bodies;
-}
-
-class AdapterProcess {
-  private out = '';
-  readonly exited: Promise<number | string>;
-
-  constructor(readonly proc: ChildProcess) {
-    const keep = (b: Buffer): void => {
-      this.out = (this.out + b.toString()).slice(-64 * 1024);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  }
-
-  output(): string {
-    return this.out;
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 20_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
 }
 
 function post(agent: http.Agent, port: number, pathAndQuery: string, body: Buffer, gzip: boolean): Promise<number> {
@@ -165,12 +132,9 @@ function cpuSeconds(pid: number): number {
 
 async function influxPhase(opts: Options, amqpUrl: string, journalDir: string): Promise<InfluxResult> {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const adapter = new AdapterProcess(
-    spawn(
-      process.execPath,
-      [ADAPTER_CLI, 'influx', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--journal-dir', journalDir, '--allow-anonymous'],
-      { env: { PATH: process.env.PATH ?? '', AMQP_URL: amqpUrl, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
+  const adapter = AdapterProcess.start(
+    ['influx', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--journal-dir', journalDir, '--allow-anonymous'],
+    { AMQP_URL: amqpUrl },
   );
   try {
     const deadline = Date.now() + 30_000;

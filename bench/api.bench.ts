@@ -4,7 +4,7 @@ import { addScientist, ApiProcess, AuthEmulator, DATASET_TYPES, PROJECT_ID, prep
 import type { Dataset } from './api-bench-env';
 import { paced, saturate } from './api-load';
 import type { LoadFigures } from './api-load';
-import { CpuWindow } from './bench-services';
+import { CpuWindow, positiveInt } from './bench-services';
 import type { CpuUse } from './bench-services';
 
 /**
@@ -66,11 +66,7 @@ function parseArgs(argv: readonly string[]): Options {
     cpuProfDir: undefined,
     apiNodeArgs: [],
   };
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!v || !Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer\n${USAGE}`);
-    return n;
-  };
+  const int = (flag: string, v: string | undefined): number => positiveInt(flag, v, USAGE);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--keep') o.keep = true;

@@ -11,9 +11,9 @@ import { assertTopology, TOPOLOGY } from '../services/shared/amqp-topology';
 
 /**
  * Benchmark-only resources on the machine's real MariaDB and RabbitMQ: a throw-away database and
- * vhost, a fast confirmed publisher, a queue probe and a spawned ingest process. The test helpers
- * under test/support do the same for tests, but the build does not compile test/, so the bench
- * keeps its own equivalents here.
+ * vhost, a fast confirmed publisher, a queue probe, spawned ingest and adapter processes, and the
+ * small helpers every bench uses. The test helpers under test/support do the same for tests, but
+ * the build does not compile test/, so the bench keeps its own equivalents here.
  */
 
 export const MYSQL_ROOT = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
@@ -23,6 +23,8 @@ const RABBIT_AUTH = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
 
 /** The ingest entry point, built beside this file (dist/bench → dist/services). */
 const INGEST_MAIN = path.resolve(__dirname, '..', 'services', 'ingest', 'main.js');
+/** The adapters' command line, built beside this file (dist/bench → dist/adapters). */
+const ADAPTER_CLI = path.resolve(__dirname, '..', 'adapters', 'cli.js');
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
@@ -357,6 +359,50 @@ export class IngestProcess {
       clearTimeout(timer);
     }
   }
+}
+
+/** A spawned adapter (dist/adapters/cli.js) and the tail of its output, for error messages. */
+export class AdapterProcess {
+  private out = '';
+  readonly exited: Promise<number | string>;
+
+  private constructor(readonly proc: ChildProcess) {
+    const keep = (b: Buffer): void => {
+      this.out = (this.out + b.toString()).slice(-MAX_KEPT_OUTPUT);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  }
+
+  /** Starts `dist/adapters/cli.js <args>` with the given environment (on top of PATH and LOG_LEVEL=warn). */
+  static start(args: readonly string[], env: Record<string, string> = {}): AdapterProcess {
+    const proc = spawn(process.execPath, [ADAPTER_CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new AdapterProcess(proc);
+  }
+
+  output(): string {
+    return this.out;
+  }
+
+  /** SIGTERM (graceful stop), then SIGKILL if it has not exited after 20 s. */
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 20_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A command-line value that must be a positive integer; the error ends with the bench's usage. */
+export function positiveInt(flag: string, value: string | undefined, usage: string): number {
+  const n = Number(value);
+  if (!value || !Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer\n${usage}`);
+  return n;
 }
 
 export function sleep(ms: number): Promise<void> {

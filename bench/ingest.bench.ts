@@ -6,7 +6,7 @@ import { TOPOLOGY } from '../services/shared/amqp-topology';
 import { loadIngestConfig } from '../services/shared/config';
 import { microsToSql } from '../services/shared/measure-contract';
 import { arrayBodies, BENCH_EXPERIMENTS, BENCH_MEASURE_TYPES, benchPoint, singleMeasureBodies } from './bench-points';
-import { createBenchDatabase, createBenchVhost, CpuWindow, IngestProcess, procMemory, publishBodies, QueueProbe, sleep } from './bench-services';
+import { createBenchDatabase, createBenchVhost, CpuWindow, IngestProcess, positiveInt, procMemory, publishBodies, QueueProbe, sleep } from './bench-services';
 import type { CpuUse } from './bench-services';
 
 /**
@@ -50,11 +50,7 @@ function parseArgs(argv: readonly string[]): Options {
   const nodeArgs: string[] = [];
   let phases = new Set<Phase>(PHASES);
   const ingestEnv: Record<string, string> = {};
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!v || !Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer\n${USAGE}`);
-    return n;
-  };
+  const int = (flag: string, v: string | undefined): number => positiveInt(flag, v, USAGE);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     switch (flag) {

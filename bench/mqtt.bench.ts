@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,7 +5,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { createBenchVhost, freePort, procMemory, sleep } from './bench-services';
+import { AdapterProcess, createBenchVhost, freePort, positiveInt, procMemory, sleep } from './bench-services';
 
 /**
  * `node dist/bench/mqtt.bench.js [--messages N | --quick] [--publishers N] [--window N] [--connections 1,4]`
@@ -30,7 +28,6 @@ const DEFAULT_MESSAGES = 50_000;
 const QUICK_MESSAGES = 10_000;
 const DEFAULT_BROKER = 'mqtt://127.0.0.1:1883';
 const STALL_MS = 60_000;
-const ADAPTER_CLI = path.resolve(__dirname, '..', 'adapters', 'cli.js');
 
 export interface MqttBenchOptions {
   /** The vhost the adapter forwards to. */
@@ -65,32 +62,6 @@ export interface MqttBenchResult {
 }
 
 const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 10 ** digits;
-
-class Adapter {
-  private out = '';
-  readonly exited: Promise<number | string>;
-
-  constructor(readonly proc: ChildProcess) {
-    const keep = (b: Buffer): void => {
-      this.out = (this.out + b.toString()).slice(-64 * 1024);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  }
-
-  output(): string {
-    return this.out;
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 20_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
 
 /** Counters of the adapter's /metrics this bench follows. */
 interface Progress {
@@ -136,30 +107,23 @@ export async function benchMqtt(opts: MqttBenchOptions): Promise<MqttBenchResult
     body: JSON.stringify({ value: (i % 1000) / 10, timestamp: t0s + i / 1000 }),
   }));
 
-  const adapter = new Adapter(
-    spawn(
-      process.execPath,
-      [
-        ADAPTER_CLI,
-        'mqtt',
-        '--url',
-        brokerUrl,
-        '--client-id',
-        clientId,
-        '--topic',
-        `${prefix}/mymonit/+/+/+`,
-        '--journal-dir',
-        opts.journalDir,
-        '--metrics-port',
-        String(metricsPort),
-        '--connections',
-        String(connections),
-        '--amqp-url',
-        opts.amqpUrl,
-      ],
-      { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
+  const adapter = AdapterProcess.start([
+    'mqtt',
+    '--url',
+    brokerUrl,
+    '--client-id',
+    clientId,
+    '--topic',
+    `${prefix}/mymonit/+/+/+`,
+    '--journal-dir',
+    opts.journalDir,
+    '--metrics-port',
+    String(metricsPort),
+    '--connections',
+    String(connections),
+    '--amqp-url',
+    opts.amqpUrl,
+  ]);
   const clients: MqttClient[] = [];
   try {
     for (const deadline = Date.now() + 30_000; ; ) {
@@ -241,11 +205,7 @@ function parseOptions(argv: readonly string[]): { messages: number; publishers: 
   let publishers = 4;
   let window = 500;
   let connections = [1, 4];
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!v || !Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer\n${USAGE}`);
-    return n;
-  };
+  const int = (flag: string, v: string | undefined): number => positiveInt(flag, v, USAGE);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--messages') messages = int(flag, argv[++i]);

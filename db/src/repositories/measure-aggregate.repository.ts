@@ -1,3 +1,4 @@
+import { measureFilterConditions } from './measure-filter';
 import type { MeasureTypeNames } from './measure-type-names';
 import { executeRows } from './prepared';
 import type { Param } from './prepared';
@@ -59,34 +60,25 @@ const COLUMNS: Record<AggregateFunction, readonly [sql: string, column: keyof Ag
  */
 export function buildMeasureAggregateSql(q: MeasureAggregateQuery): { sql: string; params: Param[] } {
   if (q.fns.length === 0) throw new Error('an aggregate needs at least one function');
-  const params: Param[] = [q.intervalSeconds, q.experimentId];
-  const where = ['m.experiment_id = ?'];
-  if (q.measureTypeId !== undefined) {
-    where.push('m.measure_type_id = ?');
-    params.push(q.measureTypeId);
-  }
-  if (q.source !== undefined) {
-    where.push('m.source = ?');
-    params.push(q.source);
-  }
-  where.push('m.ts >= ?', 'm.ts < ?');
-  params.push(q.from, q.to);
+  const filter = measureFilterConditions(q);
+  // The bucket width comes first: its placeholder stands in the SELECT list, before the WHERE.
+  const params: Param[] = [q.intervalSeconds, ...filter.params];
   const fns = [...new Set(q.fns)];
   const aggregates = fns.map((f) => `${COLUMNS[f][0]} AS ${COLUMNS[f][1]}`);
   const sql =
     "SELECT TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', m.ts) DIV ? AS bucket, m.measure_type_id,\n" +
     `  ${aggregates.join(', ')}\n` +
     'FROM measures m\n' +
-    `WHERE ${where.join(' AND ')}\n` +
+    `WHERE ${filter.conditions.join(' AND ')}\n` +
     'GROUP BY bucket, m.measure_type_id\n' +
     'ORDER BY bucket, m.measure_type_id';
   return { sql, params };
 }
 
-function toRecord(r: AggregateRow, q: MeasureAggregateQuery, names: ReadonlyMap<number, string>): MeasureAggregateRecord {
+function toRecord(r: AggregateRow, q: MeasureAggregateQuery, typeName: (id: number) => string): MeasureAggregateRecord {
   const out: { -readonly [K in keyof MeasureAggregateRecord]: MeasureAggregateRecord[K] } = {
     bucketStartSeconds: Number(r.bucket) * q.intervalSeconds,
-    measureTypeName: names.get(Number(r.measure_type_id)) ?? String(r.measure_type_id),
+    measureTypeName: typeName(Number(r.measure_type_id)),
   };
   // A bucket exists only when it holds rows, so its aggregates are never NULL.
   if (r.avg_value !== undefined) out.avg = Number(r.avg_value);
@@ -105,7 +97,7 @@ export class MeasureAggregateRepository {
   async aggregate(q: MeasureAggregateQuery): Promise<MeasureAggregateRecord[]> {
     const { sql, params } = buildMeasureAggregateSql(q);
     const rows = await executeRows<AggregateRow>(this.db, sql, params);
-    const names = await this.typeNames.namesOf(new Set(rows.map((r) => Number(r.measure_type_id))));
-    return rows.map((r) => toRecord(r, q, names));
+    const typeName = await this.typeNames.forRows(rows);
+    return rows.map((r) => toRecord(r, q, typeName));
   }
 }

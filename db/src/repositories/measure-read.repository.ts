@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Connection as CoreConnection } from 'mysql2';
 import type { PoolConnection } from '../pool';
+import { measureFilterConditions } from './measure-filter';
 import { bind, executeRows } from './prepared';
 import type { Param } from './prepared';
 import type { MeasureTypeNames } from './measure-type-names';
@@ -21,24 +22,7 @@ const TS_TEXT = "DATE_FORMAT(m.ts, '%Y-%m-%d %H:%i:%s.%f') AS ts";
  * gives the range optimiser a bound on the leading column.
  */
 function whereClause(q: MeasureQuery | MeasureStreamQuery): { where: string; params: Param[] } {
-  const where = ['m.experiment_id = ?'];
-  const params: Param[] = [q.experimentId];
-  if (q.measureTypeId !== undefined) {
-    where.push('m.measure_type_id = ?');
-    params.push(q.measureTypeId);
-  }
-  if (q.source !== undefined) {
-    where.push('m.source = ?');
-    params.push(q.source);
-  }
-  if (q.from !== undefined) {
-    where.push('m.ts >= ?');
-    params.push(q.from);
-  }
-  if (q.to !== undefined) {
-    where.push('m.ts < ?');
-    params.push(q.to);
-  }
+  const { conditions: where, params } = measureFilterConditions(q);
   if (q.after) {
     const a = q.after;
     where.push('m.ts >= ? AND (m.ts > ? OR (m.ts = ? AND (m.measure_type_id > ? OR (m.measure_type_id = ? AND m.source > ?))))');
@@ -104,13 +88,13 @@ export class MeasureReadRepository {
   async page(q: MeasureQuery): Promise<MeasureRecord[]> {
     const { sql, params } = buildMeasurePageSql(q);
     const rows = await executeRows<MeasureRow>(this.db, sql, params);
-    const names = await this.typeNames.namesOf(new Set(rows.map((r) => Number(r.measure_type_id))));
+    const typeName = await this.typeNames.forRows(rows);
     return rows.map((r) => {
       const measureTypeId = Number(r.measure_type_id);
       return {
         ts: r.ts,
         measureTypeId,
-        measureTypeName: names.get(measureTypeId) ?? String(measureTypeId),
+        measureTypeName: typeName(measureTypeId),
         experimentName: r.experiment,
         source: r.source,
         value: Number(r.value),

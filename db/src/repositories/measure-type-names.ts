@@ -22,6 +22,15 @@ export class MeasureTypeNames {
     return this.names;
   }
 
+  /**
+   * The name of each measure type the rows refer to, reloading at most once; an id that is still
+   * unknown reads as its number rather than failing the read.
+   */
+  async forRows(rows: ReadonlyArray<{ readonly measure_type_id: number }>): Promise<(id: number) => string> {
+    const names = await this.namesOf(new Set(rows.map((r) => Number(r.measure_type_id))));
+    return (id) => names.get(id) ?? String(id);
+  }
+
   private load(): Promise<void> {
     // Concurrent misses share one query.
     this.reload ??= (async () => {
