@@ -1,5 +1,5 @@
-import http from 'node:http';
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 
 /**
  * Load for bench/api.bench.ts. Two shapes:
@@ -59,34 +59,28 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * `rate` requests per second, evenly spaced, for `seconds`. Latency runs from the moment a request
  * is due to the last byte of its response: a request the generator sent late (it shares the
  * machine) is charged its lateness too, so a stalled server cannot hide behind a stalled client.
+ * Requests go through an undici pool (one request per connection at a time, as many connections
+ * as requests in flight), a lighter client than node:http on a machine the server under test
+ * shares: side by side at 200 pages/s its own lateness (p99) was 4.3–5.6 ms against 7.2–8.0 ms.
  */
 export async function paced(o: LoadOptions & { readonly rate: number }): Promise<LoadFigures> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const pool = new Pool(o.baseUrl, { connections: 256, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const headers = { authorization: `Bearer ${o.token}` };
   const latencies: number[] = [];
   const lags: number[] = [];
   let failed = 0;
   const inFlight = new Set<Promise<void>>();
-  const one = (due: bigint): Promise<void> =>
-    new Promise<void>((resolve) => {
-      lags.push(Number(process.hrtime.bigint() - due) / 1e6);
-      const req = http.get(`${o.baseUrl}${o.path()}`, { agent, headers: { authorization: `Bearer ${o.token}` }, timeout: 10_000 }, (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => {
-          latencies.push(Number(process.hrtime.bigint() - due) / 1e6);
-          if (res.statusCode !== 200) failed++;
-          resolve();
-        });
-        res.on('error', () => {
-          failed++;
-          resolve();
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => {
-        failed++;
-        resolve();
-      });
-    });
+  const one = async (due: bigint): Promise<void> => {
+    lags.push(Number(process.hrtime.bigint() - due) / 1e6);
+    try {
+      const res = await pool.request({ method: 'GET', path: o.path(), headers });
+      for await (const chunk of res.body) void chunk;
+      latencies.push(Number(process.hrtime.bigint() - due) / 1e6);
+      if (res.statusCode !== 200) failed++;
+    } catch {
+      failed++;
+    }
+  };
   const interval = 1e9 / o.rate;
   const start = process.hrtime.bigint();
   const total = Math.round(o.rate * o.seconds);
@@ -100,7 +94,7 @@ export async function paced(o: LoadOptions & { readonly rate: number }): Promise
   }
   await Promise.all(inFlight);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  agent.destroy();
+  await pool.close();
   lags.sort((a, b) => a - b);
   return { ...figures(latencies, failed, seconds), sendLagP99Ms: round(percentile(lags, 99)), sendLagMaxMs: round(lags[lags.length - 1] ?? NaN) };
 }
