@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive for real, when missing: Chromium for the web page's
-# end-to-end tests, nginx for the TLS front, docker-compose to validate the compose file offline.
+# end-to-end tests, nginx for the TLS front, docker-compose to validate the compose file offline,
+# openssl for the test certificates (scripts/gen-certs.sh).
 # Idempotent; apt-get update runs only when something is to be installed.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ declare -A wanted=(
   [chromium]=/usr/bin/chromium
   [nginx]=/usr/sbin/nginx
   [docker-compose]=/usr/bin/docker-compose
+  [openssl]=/usr/bin/openssl
 )
 
 missing=()
