@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { startApi } from './support/api-harness';
 import type { ApiHarness, TestUser } from './support/api-harness';
-import { buildWebPage, launchBrowser, openPage, screenshot, signIn } from './support/browser';
+import { buildWebPage, expectNoA11yViolations, launchBrowser, openPage, screenshot, signIn } from './support/browser';
 import type { WebBuild } from './support/browser';
 
 /**
@@ -38,6 +38,8 @@ test('an admin creates an experiment, renames it and gives a scientist access; t
     await page.goto(api.baseUrl);
     await signIn(page, admin.email, admin.password);
     await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
+    await page.locator('tr[data-user-id]').first().waitFor();
+    await expectNoA11yViolations(page, 'admin: users');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Experiments & access' }).click();
     await page.getByRole('heading', { name: 'Experiments & access', level: 1 }).waitFor();
 
@@ -53,10 +55,13 @@ test('an admin creates an experiment, renames it and gives a scientist access; t
 
     await page.getByRole('button', { name: `Rename ${name}` }).click();
     const dialog = page.getByRole('dialog', { name: `Rename ${name}` });
+    await dialog.waitFor();
+    await expectNoA11yViolations(page, 'admin: rename experiment dialog');
     await dialog.getByLabel('New name').fill(renamed);
     await dialog.getByRole('button', { name: 'Rename' }).click();
     await page.locator(`tr[data-experiment="${renamed}"] li[data-user-id="${scientist.id}"]`).waitFor();
     await screenshot(page, 'admin-01-experiments');
+    await expectNoA11yViolations(page, 'admin: experiments & access, with an association');
     expect(problems).toEqual([]);
   } finally {
     await context.close();
@@ -68,6 +73,7 @@ test('an admin creates an experiment, renames it and gives a scientist access; t
     await signIn(other.page, scientist.email, scientist.password);
     await other.page.getByRole('link', { name: new RegExp(renamed) }).waitFor();
     await screenshot(other.page, 'admin-02-scientist-sees-new-experiment');
+    await expectNoA11yViolations(other.page, 'experiment list at tablet width (820×1180)');
     expect(other.problems).toEqual([]);
   } finally {
     await other.context.close();
@@ -92,6 +98,7 @@ test('an admin adds, edits and deletes a user; the API problem detail is shown o
     await expect(alert.textContent()).resolves.toMatch(/email: must be an e-mail address/);
     await expect(page.getByLabel('E-mail').getAttribute('aria-invalid')).resolves.toBe('true');
     await screenshot(page, 'admin-03-user-invalid');
+    await expectNoA11yViolations(page, 'admin: users, form with an invalid field');
 
     await page.getByLabel('E-mail').fill('ada@home.cern');
     await page.getByRole('button', { name: 'Add user' }).click();
@@ -101,6 +108,8 @@ test('an admin adds, edits and deletes a user; the API problem detail is shown o
 
     await page.getByRole('button', { name: `Edit ${id}` }).click();
     const dialog = page.getByRole('dialog', { name: `Edit ${id}` });
+    await dialog.waitFor();
+    await expectNoA11yViolations(page, 'admin: edit user dialog');
     await dialog.getByLabel('Name').fill('Ada King');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await page.locator(`tr[data-user-id="${id}"]`, { hasText: 'Ada King' }).waitFor();
@@ -110,6 +119,7 @@ test('an admin adds, edits and deletes a user; the API problem detail is shown o
     const confirm = page.getByRole('dialog', { name: `Delete ${id}?` });
     await confirm.waitFor();
     await screenshot(page, 'admin-04-user-delete-confirm');
+    await expectNoA11yViolations(page, 'admin: delete user confirmation');
     await page.keyboard.press('Escape');
     await confirm.waitFor({ state: 'detached' });
     await expect(row.count()).resolves.toBe(1);
@@ -152,6 +162,7 @@ test('an admin reads measure types, rejected messages (raw payload as text) and 
     await page.getByLabel('Quantity').fill('testing');
     await page.getByRole('button', { name: 'Add measure type' }).click();
     await page.getByRole('cell', { name: 'e2e-unit', exact: true }).waitFor();
+    await expectNoA11yViolations(page, 'admin: measure types');
 
     await page.getByRole('link', { name: 'Rejected messages' }).click();
     await page.getByRole('cell', { name: 'unknown_experiment' }).waitFor();
@@ -163,6 +174,7 @@ test('an admin reads measure types, rejected messages (raw payload as text) and 
     await row.getByText(payload, { exact: true }).waitFor();
     expect(await page.locator('main img').count()).toBe(0);
     await screenshot(page, 'admin-05-rejections');
+    await expectNoA11yViolations(page, 'admin: rejected messages, a payload shown');
 
     await page.getByRole('link', { name: 'Audit trail' }).click();
     await page.getByLabel('Action').fill('measure_type.create');
@@ -172,6 +184,7 @@ test('an admin reads measure types, rejected messages (raw payload as text) and 
     expect(actions.length).toBeGreaterThan(0);
     expect(new Set(actions)).toEqual(new Set(['measure_type.create']));
     await screenshot(page, 'admin-06-audit');
+    await expectNoA11yViolations(page, 'admin: audit trail, filtered');
     expect(dialogs).toEqual([]);
     expect(problems).toEqual([]);
   } finally {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startApi } from './support/api-harness';
 import type { ApiHarness, TestUser } from './support/api-harness';
-import { buildWebPage, launchBrowser, markTime, openPage, screenshot, signIn } from './support/browser';
+import { buildWebPage, expectNoA11yViolations, focusedElement, launchBrowser, markTime, openPage, screenshot, signIn } from './support/browser';
 import type { WebBuild } from './support/browser';
 import { revokeTokens } from './support/firebase-emulator';
 import { ROOT, startIngest } from './support/processes';
@@ -92,6 +92,7 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
     timings.cold_load_to_sign_in_form = await markTime(page, 'mymonit:sign-in-ready');
     timings.cold_load_event = Number(await page.evaluate('performance.getEntriesByType("navigation")[0].loadEventEnd'));
     await screenshot(page, 'scientist-01-sign-in');
+    await expectNoA11yViolations(page, 'sign-in form');
 
     let t = Date.now();
     await signIn(page, scientist.email, scientist.password);
@@ -101,6 +102,7 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
     // The page learnt the role from GET /me, not by probing an admin route (which audits a denial).
     expect(await count(api.db.pool, "SELECT COUNT(*) AS n FROM audit_events WHERE actor_id = ? AND outcome = 'denied'", [scientist.id])).toBe(0);
     await screenshot(page, 'scientist-02-experiments');
+    await expectNoA11yViolations(page, 'experiment list');
 
     t = Date.now();
     await page.getByRole('link', { name: new RegExp(experimentName) }).click();
@@ -124,6 +126,7 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
     await expect(page.locator('#latest-values tr[data-source="panel-b"]').textContent()).resolves.toMatch(/W/);
     await page.locator('.live[data-state="live"]').waitFor({ timeout: 10_000 });
     await screenshot(page, 'scientist-03-experiment');
+    await expectNoA11yViolations(page, 'experiment with charts drawn');
 
     // A measure published to RabbitMQ now shows up within 2 s of publishing (ingest stores it, the
     // API's stream sends it, the page draws it): 2 s from the start of the publish call.
@@ -147,6 +150,7 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
     await page.waitForTimeout(300);
     expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(820);
     await screenshot(page, 'scientist-05-tablet');
+    await expectNoA11yViolations(page, 'experiment with charts at tablet width (820×1180)');
     expect(problems).toEqual([]);
   } finally {
     await context.close();
@@ -180,6 +184,7 @@ test('a long range is charted from aggregates; a custom range from the picker is
     expect(Number(await hertz.getAttribute('data-points'))).toBeGreaterThan(50);
     await expect(page.locator('.summary').textContent()).resolves.toMatch(/shown as averages per 30 minutes with min–max bands/);
     await screenshot(page, 'scientist-06-aggregated');
+    await expectNoA11yViolations(page, 'experiment charted from aggregates');
 
     // Keyboard only: choose a custom range around the old points.
     const from = new Date(Date.now() - 3 * 86_400_000 - 3_600_000);
@@ -196,6 +201,7 @@ test('a long range is charted from aggregates; a custom range from the picker is
     expect(new URL(page.url()).hash).toMatch(/^#\/experiments\/\d+\?from=[^&]+&to=/);
     await expect(page.locator('.live').getAttribute('data-state')).resolves.toBe('paused');
     await screenshot(page, 'scientist-07-custom-range');
+    await expectNoA11yViolations(page, 'experiment with a custom range');
     expect(problems).toEqual([]);
   } finally {
     await context.close();
@@ -213,6 +219,7 @@ test('a scientist cannot reach the admin pages, and signs out', async () => {
     expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).toEqual(['My experiments']);
     expect(await page.locator('table').count()).toBe(0);
     await screenshot(page, 'scientist-08-admin-refused');
+    await expectNoA11yViolations(page, 'admin pages refused to a scientist');
     // The API refuses too, whatever the page shows.
     expect((await api.request('GET', '/users/', { token: scientist.idToken })).status).toBe(403);
 
@@ -220,6 +227,43 @@ test('a scientist cannot reach the admin pages, and signs out', async () => {
     await page.getByRole('heading', { name: 'Sign in to MyMONIT' }).waitFor();
     await expect(page.locator('.state-notice').textContent()).resolves.toMatch(/You have signed out/);
     expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').count()).toBe(0);
+    await expectNoA11yViolations(page, 'sign-in form after signing out');
+  } finally {
+    await context.close();
+  }
+});
+
+test('keyboard only: a scientist signs in and opens an experiment with Tab and Enter, and sees where focus is', async () => {
+  const { page, context, problems } = await openPage(browser);
+  try {
+    await page.goto(api.baseUrl);
+    await markTime(page, 'mymonit:sign-in-ready');
+    // The form starts with focus in the e-mail field.
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe(await page.getByLabel('E-mail').getAttribute('id'));
+    await page.keyboard.type(scientist.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(scientist.password);
+    await page.keyboard.press('Tab');
+    const signInButton = await focusedElement(page);
+    expect(signInButton).toMatchObject({ tag: 'button', text: 'Sign in', focusVisible: true });
+    expect(signInButton.outline !== 'none' || signInButton.boxShadow !== 'none').toBe(true);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await page.getByRole('link', { name: new RegExp(experimentName) }).waitFor();
+
+    // The new view's heading has focus, so the next Tab reaches the first experiment.
+    expect(await focusedElement(page)).toMatchObject({ tag: 'h1', text: 'My experiments' });
+    await page.keyboard.press('Tab');
+    const link = await focusedElement(page);
+    expect(link).toMatchObject({ tag: 'a', focusVisible: true });
+    expect(link.text).toContain(experimentName);
+    expect(link.outline !== 'none' || link.boxShadow !== 'none').toBe(true);
+    await screenshot(page, 'scientist-10-keyboard-focus');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: experimentName, level: 1 }).waitFor();
+    expect(new URL(page.url()).hash).toBe(`#/experiments/${experimentId}`);
+    await page.locator('figure[data-measure-type="hertz"] canvas').waitFor();
+    expect(problems).toEqual([]);
   } finally {
     await context.close();
   }
@@ -236,6 +280,7 @@ test('an expired session returns to the sign-in form and says so', async () => {
     await page.getByRole('heading', { name: 'Sign in to MyMONIT' }).waitFor();
     await expect(page.locator('.state-notice').textContent()).resolves.toMatch(/session has expired/);
     await screenshot(page, 'scientist-09-session-expired');
+    await expectNoA11yViolations(page, 'sign-in form after the session expired');
   } finally {
     await context.close();
   }

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { ImpactValue, RunOptions } from 'axe-core';
 import { ROOT } from './processes';
 
 /**
@@ -99,4 +100,72 @@ export async function markTime(page: Page, mark: string, timeoutMs = 10_000): Pr
     { timeout: timeoutMs },
   );
   return Number(await handle.jsonValue());
+}
+
+/** The WCAG 2.0 and 2.1 A and AA rules: what the issue's "accessible" means here. */
+const AXE_OPTIONS: RunOptions = {
+  runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  resultTypes: ['violations'],
+};
+
+interface A11yViolation {
+  readonly id: string;
+  readonly impact: ImpactValue | null | undefined;
+  readonly help: string;
+  readonly targets: string[];
+  readonly count: number;
+  readonly summary: string;
+}
+
+let axeSource: Promise<string> | undefined;
+
+/**
+ * Runs axe-core over the whole document as it is now (an open modal dialog included) and fails
+ * with one line per broken rule: its id, impact, help, the first few elements and why the first
+ * one fails. axe-core is evaluated through the DevTools protocol, which the page's CSP does not
+ * govern (an inline script tag would be refused), and never enters the web bundle.
+ */
+export async function expectNoA11yViolations(page: Page, where: string): Promise<void> {
+  axeSource ??= readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(await axeSource);
+  const violations = await page.evaluate<A11yViolation[]>(
+    `axe.run(document, ${JSON.stringify(AXE_OPTIONS)}).then((r) =>
+      r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        targets: v.nodes.slice(0, 4).map((n) => n.target.join(' ')),
+        count: v.nodes.length,
+        summary: (v.nodes[0]?.failureSummary ?? '').replace(/\\s+/g, ' '),
+      })))`,
+  );
+  if (violations.length === 0) return;
+  const lines = violations.map(
+    (v) => `- ${v.id} (${v.impact ?? 'unknown'}): ${v.help} — ${v.targets.join(', ')}${v.count > v.targets.length ? ` (+${v.count - v.targets.length} more)` : ''}\n    ${v.summary}`,
+  );
+  throw new Error(`${where}: ${violations.length} accessibility rule(s) broken (axe-core, WCAG 2.1 A/AA):\n${lines.join('\n')}`);
+}
+
+export interface FocusedElement {
+  readonly tag: string;
+  readonly text: string;
+  readonly focusVisible: boolean;
+  /** The focus indicator: the computed outline ("none" when there is none) and box-shadow. */
+  readonly outline: string;
+  readonly boxShadow: string;
+}
+
+/** What has keyboard focus now, and how the page draws its focus indicator. */
+export async function focusedElement(page: Page): Promise<FocusedElement> {
+  return page.evaluate<FocusedElement>(`(() => {
+    const el = document.activeElement;
+    const s = getComputedStyle(el);
+    return {
+      tag: el.tagName.toLowerCase(),
+      text: (el.textContent ?? '').trim(),
+      focusVisible: el.matches(':focus-visible'),
+      outline: s.outlineStyle === 'none' || parseFloat(s.outlineWidth) === 0 ? 'none' : s.outlineStyle + ' ' + s.outlineWidth + ' ' + s.outlineColor,
+      boxShadow: s.boxShadow,
+    };
+  })()`);
 }

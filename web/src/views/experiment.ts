@@ -74,7 +74,8 @@ export function experimentView(root: HTMLElement, ctx: ViewContext, experimentId
       'div',
       { class: 'layout-experiment' },
       h('div', {}, charts),
-      h('section', { 'aria-labelledby': 'latest-title' }, h('h2', { id: 'latest-title' }, 'Latest values'), latestBody),
+      // Not a named region: the table's scrollable wrapper is already the "Latest values" region.
+      h('section', {}, h('h2', {}, 'Latest values'), latestBody),
     ),
   );
 
@@ -114,10 +115,10 @@ export function experimentView(root: HTMLElement, ctx: ViewContext, experimentId
     const titleId = uid('chart');
     const unit = unitOf(type);
     const canvas = h('div', { class: 'chart-canvas', role: 'img', 'aria-label': `Chart of ${type} over time. The values are also in the latest values table.` });
-    const caption = h('figcaption', {});
+    const caption = h('figcaption', { id: `${titleId}-caption` });
     const section = h(
       'figure',
-      { class: 'chart', 'data-measure-type': type, 'aria-labelledby': titleId },
+      { class: 'chart', 'data-measure-type': type, 'aria-labelledby': titleId, 'aria-describedby': caption.id },
       h('h2', { id: titleId }, unit ? `${type} (${unit})` : type),
       canvas,
       caption,
