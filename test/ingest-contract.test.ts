@@ -170,4 +170,22 @@ describe('ingest is idempotent', () => {
     expect(rows).toHaveLength(50);
     expect(rows.every((r, i) => r.value === i + 1000)).toBe(true);
   });
+
+  it('keeps one set of rejection rows when a message with an id comes again (a redelivery), and every copy of one without an id', async () => {
+    const body = JSON.stringify([
+      { experiment: 'e3', measure: 'hertz', value: 1, timestamp: 7000 },
+      { experiment: 'e3', measure: 'no-such-type', value: 2, timestamp: 7000 },
+      { experiment: 'e3', measure: 'hertz', value: null, timestamp: 7001 },
+    ]);
+    // publishBodies numbers message ids from m-0 in each call: the same id twice, as a redelivery has.
+    await publishBodies(vhost.url, [body], true);
+    await drained();
+    await publishBodies(vhost.url, [body], true);
+    await drained();
+    expect(await count(pool, "SELECT COUNT(*) AS n FROM rejected_measures WHERE message_id = 'm-0'")).toBe(2);
+    await publishBodies(vhost.url, [body, body]);
+    await drained();
+    expect(await count(pool, 'SELECT COUNT(*) AS n FROM rejected_measures WHERE message_id IS NULL')).toBe(4);
+    expect(await stored()).toHaveLength(1);
+  });
 });

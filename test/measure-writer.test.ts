@@ -62,3 +62,23 @@ it('picks up an experiment created after ingest started, on its first measure', 
   await db.pool.query("INSERT INTO experiments (name) VALUES ('late')");
   expect((await writer.write(batch, 'b-5', false)).stored).toBe(1);
 });
+
+it('writes the rejections of a message with an id once, however often the message comes again', async () => {
+  const body = [
+    { experiment: 'w', measure: 'hertz', value: 1, timestamp: 20 },
+    { experiment: 'w', measure: 'nope', value: 2, timestamp: 20 },
+    { experiment: 'w', measure: 'nope', value: 2, timestamp: 20 },
+    { experiment: 'w', measure: 'hertz', value: 'x', timestamp: 20 },
+  ];
+  const withId = (id: string): PendingMessage => ({ decoded: decodeMeasureMessage(JSON.stringify(body)), messageId: id });
+  // First delivery, then the redelivery after a crash between COMMIT and ack (a new batch id).
+  await writer.write([withId('msg-1')], 'b-6', false);
+  await writer.write([withId('msg-1')], 'b-7', false);
+  // Two identical elements of one message are two rejections; the invalid value is a third.
+  expect(await count(db.pool, "SELECT COUNT(*) AS n FROM rejected_measures WHERE message_id = 'msg-1'")).toBe(3);
+  expect(await count(db.pool, "SELECT COUNT(*) AS n FROM rejected_measures WHERE reason = 'unknown_measure_type'")).toBe(2);
+  expect(await count(db.pool, 'SELECT COUNT(*) AS n FROM measures')).toBe(1);
+  // Another message (another id) with the same content is another message: its rejections count.
+  await writer.write([withId('msg-2')], 'b-8', false);
+  expect(await count(db.pool, 'SELECT COUNT(*) AS n FROM rejected_measures')).toBe(6);
+});

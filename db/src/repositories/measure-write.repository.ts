@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection } from '../pool';
 
 export interface MeasureRow {
@@ -83,18 +84,38 @@ function upsertValues(rows: readonly MeasureRow[], start: number, size: number):
 /** Bytes of rejection payload per INSERT, well under the smallest default max_allowed_packet (16 MiB). */
 const REJECTION_BYTES_PER_STATEMENT = 4 << 20;
 
+/**
+ * The dedup_key of each row: for a message with an id, a hash of what identifies the rejection
+ * (and, for identical rejections within one message, which copy it is), so writing the same
+ * message's rejections again (a redelivery after a crash between COMMIT and ack) adds no row.
+ * Rows of messages without an id get none.
+ */
+export function rejectionKeys(rows: readonly RejectionRow[]): Array<Buffer | null> {
+  const copies = new Map<string, number>();
+  return rows.map((r) => {
+    if (r.messageId === undefined) return null;
+    const identity = JSON.stringify([r.messageId, r.reason, r.detail, r.raw]);
+    const copy = copies.get(identity) ?? 0;
+    copies.set(identity, copy + 1);
+    return createHash('sha1').update(identity).update(`#${copy}`).digest();
+  });
+}
+
 export async function insertRejections(conn: PoolConnection, rows: readonly RejectionRow[]): Promise<void> {
+  const keys = rejectionKeys(rows);
   let chunk: unknown[][] = [];
   let bytes = 0;
   const send = async (): Promise<void> => {
     if (chunk.length === 0) return;
-    await conn.query('INSERT INTO rejected_measures (reason, detail, raw, message_id) VALUES ?', [chunk]);
+    // A row whose key is already stored is the same rejection again: keep the first.
+    await conn.query('INSERT INTO rejected_measures (reason, detail, raw, message_id, dedup_key) VALUES ? ON DUPLICATE KEY UPDATE id = id', [chunk]);
     chunk = [];
     bytes = 0;
   };
-  for (const r of rows) {
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
     if (bytes + r.raw.length > REJECTION_BYTES_PER_STATEMENT) await send();
-    chunk.push([r.reason, r.detail.slice(0, 2048), r.raw, r.messageId?.slice(0, 255) ?? null]);
+    chunk.push([r.reason, r.detail.slice(0, 2048), r.raw, r.messageId?.slice(0, 255) ?? null, keys[i]]);
     bytes += r.raw.length + r.detail.length;
   }
   await send();
