@@ -314,6 +314,20 @@ test('the stream ends with an end event when the token expires', async () => {
   expect(again.status).toBe(401);
 });
 
+test('a scientist removed from the experiment receives nothing stored after the removal: the stream ends', async () => {
+  const removed = await api.user('SCIENTIST');
+  await api.associate(experiment, removed.id);
+  const client = await stream('', {}, removed.idToken);
+  expect(client.response.status).toBe(200);
+  await waitFor(() => client.events.length > 0, 'the opening block', DEADLINE_MS, 50);
+  await api.db.pool.query('DELETE FROM user_experiments WHERE experiment_id = ? AND user_id = ?', [experiment, removed.id]);
+  // The idle re-check (15 s by default) is far away: the check made with the rows in hand ends it.
+  await insert([{ us: freshMicros(), value: 12 }]);
+  await client.waitForEnd();
+  expect(client.events[client.events.length - 1]).toMatchObject({ event: 'end', data: JSON.stringify({ reason: 'access_revoked' }) });
+  expect(client.messages.filter((e) => e.event === 'message' && e.data !== '')).toEqual([]);
+});
+
 test('opening a stream is audited; refusals are problem+json and audited too', async () => {
   const client = await stream('?measure=watt');
   const [events] = await api.db.pool.query('SELECT actor_id, action, target_id, outcome, details FROM audit_events WHERE request_id = ?', [

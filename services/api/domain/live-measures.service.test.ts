@@ -134,6 +134,19 @@ describe('LiveMeasureService', () => {
     expect(events).toEqual([{ kind: 'end', reason: 'access_revoked' }]);
   });
 
+  it('sends no row stored after the association is gone, however long the re-check interval', async () => {
+    const clock = new ManualClock();
+    let associated = true;
+    const rows: MeasureRecord[] = [];
+    const { db } = fakeDb(rows, { associated: () => associated });
+    const it = await service(db, clock, { accessRecheckMs: 3_600_000 }).open(actor(clock), meta, { experimentId: 1 }, undefined, new AbortController().signal);
+    await take(it, 1); // start
+    associated = false;
+    rows.push(row('2024-01-01 00:00:01.000000'));
+    const events = await take(it, 10);
+    expect(events).toEqual([{ kind: 'end', reason: 'access_revoked' }]);
+  });
+
   it('stops at once, without an event, when the client goes away', async () => {
     const clock = new ManualClock();
     const { db, polls } = fakeDb([]);

@@ -16,7 +16,10 @@ export interface LiveStreamSettings {
   readonly pollMs: number;
   /** A heartbeat is due after this long without any other event, so proxies keep the connection. */
   readonly heartbeatMs: number;
-  /** How often the association is checked again: a scientist removed from the experiment stops receiving. */
+  /**
+   * How often an idle stream checks the association again, so a scientist removed from the
+   * experiment has the stream ended; rows are never sent without a check made with them in hand.
+   */
   readonly accessRecheckMs: number;
   /** Open streams per user in this process; one more is refused with 429. */
   readonly maxPerUser: number;
@@ -71,8 +74,8 @@ export function keyBefore(ts: string): MeasureKey {
  * client that needs every row reads the range again with GET /measures.
  *
  * A stream ends when the client goes away, when the caller's token expires, when the caller is no
- * longer associated with the experiment, or when the process stops. It holds no connection
- * between polls.
+ * longer associated with the experiment (checked before any rows are sent, and every
+ * accessRecheckMs while idle), or when the process stops. It holds no connection between polls.
  */
 @injectable()
 export class LiveMeasureService {
@@ -178,6 +181,14 @@ export class LiveMeasureService {
       const rows = await this.db.stores.measures.page({ ...q, after, limit: s.batchSize });
       if (signal.aborted) continue;
       if (rows.length > 0) {
+        // No row leaves unless the caller is associated now, with the rows in hand: a scientist
+        // removed from the experiment gets nothing stored after the removal, whatever the re-check
+        // interval (which only ends idle streams).
+        if (!(await this.db.stores.associations.exists(q.experimentId, actor.id))) {
+          yield { kind: 'end', reason: 'access_revoked' };
+          return;
+        }
+        lastAccessCheck = this.clock.now();
         const last = rows[rows.length - 1];
         after = { ts: last.ts, measureTypeId: last.measureTypeId, source: last.source };
         yield { kind: 'measures', rows };
