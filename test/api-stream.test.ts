@@ -1,6 +1,7 @@
 import { microsToSql } from '../services/shared/measure-contract';
 import { startApi } from './support/api-harness';
 import type { ApiHarness, TestUser } from './support/api-harness';
+import { revokeTokens } from './support/firebase-emulator';
 import { waitFor } from './support/services';
 
 /**
@@ -192,10 +193,11 @@ test('a measure stored after connecting arrives as an event like GET /measures r
 });
 
 test('rows come in key order; measures stamped before the stream’s position are not streamed', async () => {
-  const client = await stream();
-  await waitFor(() => client.events.length > 0, 'the opening block', DEADLINE_MS, 50);
+  // Rows of earlier tests are stamped up to a second ahead: start this stream after all of them.
   const base = freshMicros();
   freshMicros();
+  const client = await stream(`?since=${iso(base)}`);
+  await waitFor(() => client.events.length > 0, 'the opening block', DEADLINE_MS, 50);
   // One statement: the late row and the new ones become visible to the same poll.
   await insert([
     { us: Date.now() * 1000 - 3600e6, value: -1 },
@@ -326,6 +328,28 @@ test('a scientist removed from the experiment receives nothing stored after the 
   await client.waitForEnd();
   expect(client.events[client.events.length - 1]).toMatchObject({ event: 'end', data: JSON.stringify({ reason: 'access_revoked' }) });
   expect(client.messages.filter((e) => e.event === 'message' && e.data !== '')).toEqual([]);
+});
+
+test('revoking the token in Firebase ends the stream at the next re-check, long before the token expires', async () => {
+  // An API of its own with a 1 s re-check, so the test need not wait the default 15 s.
+  const quick = await startApi('api_stream_revoke', { API_STREAM_ACCESS_RECHECK_MS: '1000' });
+  try {
+    const who = await quick.user('SCIENTIST');
+    const exp = await quick.experiment('revoked-stream');
+    await quick.associate(exp, who.id);
+    const client = await SseClient.open(`${quick.baseUrl}/measures/${exp}/stream`, bearer(who.idToken));
+    open.push(client);
+    expect(client.response.status).toBe(200);
+    await waitFor(() => client.events.length > 0, 'the opening block', DEADLINE_MS, 50);
+    await revokeTokens(who.uid);
+    await client.waitForEnd();
+    expect(client.events[client.events.length - 1]).toMatchObject({ event: 'end', data: JSON.stringify({ reason: 'token_revoked' }) });
+    // And the same token cannot open a new one.
+    expect((await quick.request('GET', `/measures/${exp}/stream`, { headers: bearer(who.idToken) })).status).toBe(401);
+  } finally {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    await quick.close();
+  }
 });
 
 test('opening a stream is audited; refusals are problem+json and audited too', async () => {

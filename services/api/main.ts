@@ -99,7 +99,7 @@ export function composeApi(infra: ApiInfrastructure, c: DependencyContainer = co
     ...measureTypesRoutes(c.resolve(MeasureTypeService)),
     ...measuresRoutes(c.resolve(MeasureService), limits),
     ...measureAggregatesRoutes(c.resolve(MeasureService)),
-    ...measureStreamRoutes(live),
+    ...measureStreamRoutes(live, c.resolve(Authenticator)),
     ...adminRoutes(c.resolve(AdminListingService), limits),
   ];
   return buildApp({

@@ -86,7 +86,8 @@ function startedPid(): number | undefined {
 function liveLeases(): string[] {
   mkdirSync(LEASES_DIR, { recursive: true });
   return readdirSync(LEASES_DIR).filter((f) => {
-    if (alive(Number(f))) return true;
+    // A lease file is named pid-n: one per lease, so one process may hold several (two APIs in one test file).
+    if (alive(Number(f.split('-')[0]))) return true;
     rmSync(path.join(LEASES_DIR, f), { force: true });
     return false;
   });
@@ -105,10 +106,13 @@ export interface AuthEmulatorLease {
   release(): Promise<void>;
 }
 
+let leasesTaken = 0;
+
 export async function useAuthEmulator(): Promise<AuthEmulatorLease> {
+  const leaseFile = path.join(LEASES_DIR, `${process.pid}-${leasesTaken++}`);
   await withLock(async () => {
     mkdirSync(LEASES_DIR, { recursive: true });
-    writeFileSync(path.join(LEASES_DIR, String(process.pid)), '');
+    writeFileSync(leaseFile, '');
     if ((await listening()) || startedPid() !== undefined) return;
     const log = openSync(LOG_FILE, 'a');
     // The CLI's own entry point, not npx: one process group we can signal as a whole.
@@ -129,7 +133,7 @@ export async function useAuthEmulator(): Promise<AuthEmulatorLease> {
       if (released) return;
       released = true;
       await withLock(async () => {
-        rmSync(path.join(LEASES_DIR, String(process.pid)), { force: true });
+        rmSync(leaseFile, { force: true });
         if (liveLeases().length > 0) return;
         const pid = startedPid();
         if (pid === undefined) return;

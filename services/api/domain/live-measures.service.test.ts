@@ -1,5 +1,5 @@
 import type { MeasureQuery, MeasureRecord, NewAuditEvent } from '../../../db/src/repositories/records';
-import { TooManyRequestsError, ValidationError } from '../../shared/errors';
+import { ServiceUnavailableError, TooManyRequestsError, UnauthorizedError, ValidationError } from '../../shared/errors';
 import type { Actor } from './actor';
 import type { Clock } from './clock';
 import { DEFAULT_LIVE_STREAM_SETTINGS, keyBefore, LiveMeasureService } from './live-measures.service';
@@ -145,6 +145,53 @@ describe('LiveMeasureService', () => {
     rows.push(row('2024-01-01 00:00:01.000000'));
     const events = await take(it, 10);
     expect(events).toEqual([{ kind: 'end', reason: 'access_revoked' }]);
+  });
+
+  it('authenticates the caller again every accessRecheckMs: a revoked token ends the stream with token_revoked', async () => {
+    const clock = new ManualClock();
+    const { db } = fakeDb([]);
+    let revoked = false;
+    let calls = 0;
+    const who = actor(clock);
+    const reauthenticate = () => {
+      calls++;
+      return revoked ? Promise.reject(new UnauthorizedError('token revoked')) : Promise.resolve(who);
+    };
+    const it = await service(db, clock).open(who, meta, { experimentId: 1 }, undefined, new AbortController().signal, reauthenticate);
+    const start = clock.now();
+    await take(it, 2); // start, heartbeat at 15 s (the first re-check passed)
+    expect(calls).toBe(1);
+    revoked = true;
+    expect(await take(it, 10)).toEqual([{ kind: 'end', reason: 'token_revoked' }]);
+    expect(clock.now() - start).toBe(30_000);
+  });
+
+  it('sends nothing while the caller cannot be authenticated again, and catches up once it can', async () => {
+    const clock = new ManualClock();
+    const rows: MeasureRecord[] = [];
+    const { db } = fakeDb(rows);
+    const who = actor(clock);
+    let attempts = 0;
+    // A row arrives just before the first re-check, and Firebase is unreachable for three re-checks.
+    const reauthenticate = () => {
+      if (attempts++ === 0) rows.push(row('2024-01-01 00:00:00.500000'));
+      return attempts <= 3 ? Promise.reject(new ServiceUnavailableError('Firebase unreachable')) : Promise.resolve(who);
+    };
+    const it = await service(db, clock, { accessRecheckMs: 1_000, heartbeatMs: 60_000 }).open(who, meta, { experimentId: 1 }, undefined, new AbortController().signal, reauthenticate);
+    const start = clock.now();
+    await take(it, 1); // start
+    expect(await take(it, 1)).toEqual([{ kind: 'measures', rows }]);
+    expect(attempts).toBe(4);
+    expect(clock.now() - start).toBe(4_000);
+  });
+
+  it('a caller whose role changed is no longer a reader: access_revoked', async () => {
+    const clock = new ManualClock();
+    const { db } = fakeDb([]);
+    const who = actor(clock);
+    const reauthenticate = () => Promise.resolve({ ...who, role: 'ADMIN' as const });
+    const it = await service(db, clock).open(who, meta, { experimentId: 1 }, undefined, new AbortController().signal, reauthenticate);
+    expect(await take(it, 10)).toEqual([{ kind: 'start', after: expect.anything() }, { kind: 'end', reason: 'access_revoked' }]);
   });
 
   it('stops at once, without an event, when the client goes away', async () => {

@@ -1,7 +1,7 @@
 import { inject, injectable } from 'tsyringe';
 import type { InjectionToken } from 'tsyringe';
 import type { MeasureKey, MeasureRecord } from '../../../db/src/repositories/records';
-import { ServiceUnavailableError, TooManyRequestsError } from '../../shared/errors';
+import { ServiceUnavailableError, TooManyRequestsError, UnauthorizedError } from '../../shared/errors';
 import { microsToSql } from '../../shared/measure-contract';
 import type { Actor, RequestMeta } from './actor';
 import { auditEvent } from './actor';
@@ -17,8 +17,9 @@ export interface LiveStreamSettings {
   /** A heartbeat is due after this long without any other event, so proxies keep the connection. */
   readonly heartbeatMs: number;
   /**
-   * How often an idle stream checks the association again, so a scientist removed from the
-   * experiment has the stream ended; rows are never sent without a check made with them in hand.
+   * How often a stream authenticates its caller again (a revoked token or a removed user ends it)
+   * and checks the association, idle or not; rows are never sent without an association check
+   * made with them in hand.
    */
   readonly accessRecheckMs: number;
   /** Open streams per user in this process; one more is refused with 429. */
@@ -40,7 +41,15 @@ export const DEFAULT_LIVE_STREAM_SETTINGS: LiveStreamSettings = Object.freeze({
 
 export const LIVE_STREAM_SETTINGS: InjectionToken<LiveStreamSettings> = Symbol('LiveStreamSettings');
 
-export type LiveEndReason = 'token_expired' | 'access_revoked' | 'shutdown';
+export type LiveEndReason = 'token_expired' | 'token_revoked' | 'access_revoked' | 'shutdown';
+
+/**
+ * Authenticates the stream's caller again from the credentials it opened with (the route's
+ * Authorization header): resolves with the actor, throws UnauthorizedError when the token was
+ * revoked, the account disabled or the user removed, and any other error when that cannot be told
+ * now (Firebase unreachable).
+ */
+export type Reauthenticate = () => Promise<Actor>;
 
 export type LiveEvent =
   /** First event: where the stream starts (rows strictly after this key). */
@@ -75,7 +84,9 @@ export function keyBefore(ts: string): MeasureKey {
  *
  * A stream ends when the client goes away, when the caller's token expires, when the caller is no
  * longer associated with the experiment (checked before any rows are sent, and every
- * accessRecheckMs while idle), or when the process stops. It holds no connection between polls.
+ * accessRecheckMs), when the token is revoked or the user removed (every accessRecheckMs, when the
+ * route passes a way to authenticate again), or when the process stops. It holds no connection
+ * between polls.
  */
 @injectable()
 export class LiveMeasureService {
@@ -101,7 +112,14 @@ export class LiveMeasureService {
    * when the returned iterator finishes or is closed (return()), whether or not it was started.
    * `after` resumes after a key; without it the stream starts now.
    */
-  async open(actor: Actor, meta: RequestMeta, f: LiveFilter, after: MeasureKey | undefined, signal: AbortSignal): Promise<AsyncIterableIterator<LiveEvent>> {
+  async open(
+    actor: Actor,
+    meta: RequestMeta,
+    f: LiveFilter,
+    after: MeasureKey | undefined,
+    signal: AbortSignal,
+    reauthenticate?: Reauthenticate,
+  ): Promise<AsyncIterableIterator<LiveEvent>> {
     if (this.stopping.signal.aborted) throw new ServiceUnavailableError('the server is shutting down; reconnect');
     const measureTypeId = await this.types.resolve(f.measure);
     const start = after ?? keyBefore(microsToSql(this.clock.now() * 1000));
@@ -119,7 +137,13 @@ export class LiveMeasureService {
       release();
       throw err;
     }
-    const events = this.follow(actor, { experimentId: f.experimentId, measureTypeId, source: f.source }, start, AbortSignal.any([signal, this.stopping.signal]));
+    const events = this.follow(
+      actor,
+      { experimentId: f.experimentId, measureTypeId, source: f.source },
+      start,
+      AbortSignal.any([signal, this.stopping.signal]),
+      reauthenticate,
+    );
     return new Finally(events, release);
   }
 
@@ -149,11 +173,28 @@ export class LiveMeasureService {
     };
   }
 
+  /**
+   * The periodic check: the caller authenticated again (when the route can) and still associated.
+   * Resolves with why the stream must end, 'retry' when it cannot be told now, or undefined.
+   */
+  private async recheck(actor: Actor, experimentId: number, reauthenticate: Reauthenticate | undefined): Promise<LiveEndReason | 'retry' | undefined> {
+    if (reauthenticate) {
+      try {
+        const now = await reauthenticate();
+        if (now.id !== actor.id || now.role !== actor.role) return 'access_revoked';
+      } catch (err) {
+        return err instanceof UnauthorizedError ? 'token_revoked' : 'retry';
+      }
+    }
+    return (await this.db.stores.associations.exists(experimentId, actor.id)) ? undefined : 'access_revoked';
+  }
+
   private async *follow(
     actor: Actor,
     q: { experimentId: number; measureTypeId?: number; source?: string },
     start: MeasureKey,
     signal: AbortSignal,
+    reauthenticate: Reauthenticate | undefined,
   ): AsyncGenerator<LiveEvent> {
     const s = this.settings;
     yield { kind: 'start', after: start };
@@ -171,24 +212,26 @@ export class LiveMeasureService {
         yield { kind: 'end', reason: 'token_expired' };
         return;
       }
+      // Fails closed: while the caller cannot be authenticated again, nothing is sent.
+      let verified = true;
       if (this.clock.now() - lastAccessCheck >= s.accessRecheckMs) {
-        if (!(await this.db.stores.associations.exists(q.experimentId, actor.id))) {
-          yield { kind: 'end', reason: 'access_revoked' };
+        const outcome = await this.recheck(actor, q.experimentId, reauthenticate);
+        if (outcome === 'retry') verified = false;
+        else if (outcome !== undefined) {
+          yield { kind: 'end', reason: outcome };
           return;
-        }
-        lastAccessCheck = this.clock.now();
+        } else lastAccessCheck = this.clock.now();
       }
-      const rows = await this.db.stores.measures.page({ ...q, after, limit: s.batchSize });
+      const rows = verified ? await this.db.stores.measures.page({ ...q, after, limit: s.batchSize }) : [];
       if (signal.aborted) continue;
       if (rows.length > 0) {
         // No row leaves unless the caller is associated now, with the rows in hand: a scientist
         // removed from the experiment gets nothing stored after the removal, whatever the re-check
-        // interval (which only ends idle streams).
+        // interval.
         if (!(await this.db.stores.associations.exists(q.experimentId, actor.id))) {
           yield { kind: 'end', reason: 'access_revoked' };
           return;
         }
-        lastAccessCheck = this.clock.now();
         const last = rows[rows.length - 1];
         after = { ts: last.ts, measureTypeId: last.measureTypeId, source: last.source };
         yield { kind: 'measures', rows };

@@ -1,6 +1,7 @@
 import type { MeasureKey } from '../../../db/src/repositories/records';
 import { ValidationError } from '../../shared/errors';
 import { decodeMeasureCursor, encodeMeasureCursor } from '../domain/cursor';
+import type { Authenticator } from '../auth/authenticator';
 import type { LiveEvent, LiveMeasureService } from '../domain/live-measures.service';
 import { keyBefore } from '../domain/live-measures.service';
 import { route } from '../http/route';
@@ -60,7 +61,11 @@ function lastEventId(header: string | undefined): MeasureKey | undefined {
   }
 }
 
-export function measureStreamRoutes(live: LiveMeasureService): RouteDefinition[] {
+/**
+ * `authenticator` lets a long-lived stream authenticate its caller again with the credentials it
+ * opened with, so a revoked token or a removed user ends it before the token's expiry.
+ */
+export function measureStreamRoutes(live: LiveMeasureService, authenticator?: Authenticator): RouteDefinition[] {
   return [
     route({
       method: 'GET',
@@ -78,8 +83,9 @@ export function measureStreamRoutes(live: LiveMeasureService): RouteDefinition[]
         'timestamps were sent (late-arriving data, e.g. a device replaying its journal) is not streamed; read ' +
         'the range with GET /measures/{experiment_id} when every row matters. A comment line is sent after 15 s ' +
         'without events. The server ends the stream with an `end` event whose data is ' +
-        '`{"reason": "token_expired" | "access_revoked" | "shutdown"}`: when the ID token expires (reconnect with ' +
-        'a fresh token and the last event id), when the caller is no longer associated with the experiment, or ' +
+        '`{"reason": "token_expired" | "token_revoked" | "access_revoked" | "shutdown"}`: when the ID token expires ' +
+        '(reconnect with a fresh token and the last event id), when it was revoked or the account removed (checked ' +
+        'about every 15 s; sign in again), when the caller is no longer associated with the experiment, or ' +
         'when the server stops (reconnect). At most 5 open streams per user (429 beyond).',
       alsoProduces: [SSE_TYPE],
       params: experimentParams,
@@ -87,7 +93,16 @@ export function measureStreamRoutes(live: LiveMeasureService): RouteDefinition[]
       target: { type: 'experiment', param: 'experiment_id' },
       handler: async ({ actor, meta, params, query, header, signal }) => {
         const after = lastEventId(header('last-event-id')) ?? (query.since === undefined ? undefined : keyBefore(query.since));
-        const events = await live.open(actor, meta, { experimentId: params.experiment_id, measure: query.measure, source: query.source }, after, signal);
+        const authorization = header('authorization');
+        const reauthenticate = authenticator ? () => authenticator.authenticate(authorization) : undefined;
+        const events = await live.open(
+          actor,
+          meta,
+          { experimentId: params.experiment_id, measure: query.measure, source: query.source },
+          after,
+          signal,
+          reauthenticate,
+        );
         return {
           contentType: `${SSE_TYPE}; charset=utf-8`,
           // nginx would otherwise hold events back in its response buffer.
