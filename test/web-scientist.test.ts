@@ -1,6 +1,6 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startApi } from './support/api-harness';
 import type { ApiHarness, TestUser } from './support/api-harness';
 import { buildWebPage, expectNoA11yViolations, focusedElement, launchBrowser, markTime, openPage, screenshot, signIn } from './support/browser';
@@ -42,6 +42,30 @@ async function publish(points: Point[]): Promise<void> {
   const bodies: string[] = [];
   for (let i = 0; i < points.length; i += 500) bodies.push(JSON.stringify(points.slice(i, i + 500).map(message)));
   await publishBodies(vhost.url, bodies);
+}
+
+/** Pixels of a measure type's chart canvas within a small distance of a line colour. */
+async function colourPixels(page: Page, measureType: string, [r, g, b]: [number, number, number]): Promise<number> {
+  return Number(
+    await page.evaluate(`(() => {
+      const c = document.querySelector('figure[data-measure-type="${measureType}"] canvas');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - ${r}) < 40 && Math.abs(d[i + 1] - ${g}) < 40 && Math.abs(d[i + 2] - ${b}) < 40) n++;
+      return n;
+    })()`),
+  );
+}
+
+/** The text-decoration-line of a legend toggle's label in a measure type's chart. */
+async function labelDecoration(page: Page, measureType: string, label: string): Promise<string> {
+  return String(
+    await page.evaluate(`(() => {
+      const buttons = [...document.querySelectorAll('figure[data-measure-type="${measureType}"] .u-legend button')];
+      const label = buttons.find((b) => b.textContent.trim() === ${JSON.stringify(label)})?.querySelector('.u-label');
+      return label ? getComputedStyle(label).textDecorationLine : 'no such label';
+    })()`),
+  );
 }
 
 beforeAll(async () => {
@@ -127,6 +151,48 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
     await page.locator('.live[data-state="live"]').waitFor({ timeout: 10_000 });
     await screenshot(page, 'scientist-03-experiment');
     await expectNoA11yViolations(page, 'experiment with charts drawn');
+
+    // Keyboard only: Tab from the hertz legend reaches the watt legend's panel-a toggle, which
+    // hides its line with Enter and shows it again with Space, saying so with aria-pressed.
+    const wattLegend = page.locator('figure[data-measure-type="watt"]').getByRole('group', { name: 'Show or hide lines' });
+    const panelA = wattLegend.getByRole('button', { name: 'panel-a', exact: true });
+    const panelB = wattLegend.getByRole('button', { name: 'panel-b', exact: true });
+    await page.locator('figure[data-measure-type="hertz"]').getByRole('button', { name: 'sensor-17', exact: true }).focus();
+    await page.keyboard.press('Tab');
+    const toggle = await focusedElement(page);
+    expect(toggle).toMatchObject({ tag: 'button', text: 'panel-a', focusVisible: true });
+    expect(toggle.outline !== 'none' || toggle.boxShadow !== 'none').toBe(true);
+    expect([await panelA.getAttribute('aria-pressed'), await panelB.getAttribute('aria-pressed')]).toEqual(['true', 'true']);
+    const panelAPixels = () => colourPixels(page, 'watt', [0x0b, 0x5c, 0xad]);
+    const panelBPixels = () => colourPixels(page, 'watt', [0xc2, 0x41, 0x0c]);
+    const shownA = await panelAPixels();
+    const shownB = await panelBPixels();
+    expect(shownA).toBeGreaterThan(200);
+    expect(shownB).toBeGreaterThan(200);
+
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await panelAPixels()) < shownA / 20, 'the panel-a line gone from the watt chart', 5_000);
+    expect(await panelA.getAttribute('aria-pressed')).toBe('false');
+    expect(await panelB.getAttribute('aria-pressed')).toBe('true');
+    expect(await panelBPixels()).toBeGreaterThan(shownB / 2);
+    // Hidden is not told by colour alone: the name is struck through.
+    expect(await labelDecoration(page, 'watt', 'panel-a')).toBe('line-through');
+    expect(await focusedElement(page)).toMatchObject({ tag: 'button', text: 'panel-a' });
+    await screenshot(page, 'scientist-03b-legend-hidden');
+    await expectNoA11yViolations(page, 'experiment with a line hidden from the legend');
+
+    await page.keyboard.press('Space');
+    await waitFor(async () => (await panelAPixels()) > shownA / 2, 'the panel-a line back in the watt chart', 5_000);
+    expect(await panelA.getAttribute('aria-pressed')).toBe('true');
+    expect(await labelDecoration(page, 'watt', 'panel-a')).toBe('none');
+    await expectNoA11yViolations(page, 'experiment with the line shown again');
+    // The mouse still toggles a line with a click, and aria-pressed follows it too.
+    await panelB.click();
+    await waitFor(async () => (await panelBPixels()) < shownB / 20, 'the panel-b line gone after a click', 5_000);
+    expect(await panelB.getAttribute('aria-pressed')).toBe('false');
+    await panelB.click();
+    await waitFor(async () => (await panelBPixels()) > shownB / 2, 'the panel-b line back after a click', 5_000);
+    expect(await panelB.getAttribute('aria-pressed')).toBe('true');
 
     // A measure published to RabbitMQ now shows up within 2 s of publishing (ingest stores it, the
     // API's stream sends it, the page draws it): 2 s from the start of the publish call.

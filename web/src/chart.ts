@@ -1,5 +1,5 @@
 import uPlot from 'uplot';
-import { formatNumber } from './dom';
+import { formatNumber, h } from './dom';
 import type { AggregateSeries, RawSeries } from './series';
 
 /** Line colours, each at least 4.5:1 on white, in an order that keeps neighbours distinct. */
@@ -28,6 +28,11 @@ export interface ChartOptions {
   readonly range: () => { from: number; to: number };
   /** The person dragged across the chart: zoom the view to [from, to) epoch ms. */
   readonly onZoom: (from: number, to: number) => void;
+  /**
+   * Where the legend goes: not inside the chart's role="img", whose content assistive technology
+   * does not see, since the legend's toggles must be reachable.
+   */
+  readonly legend: HTMLElement;
 }
 
 type Data = RawSeries | AggregateSeries;
@@ -43,6 +48,8 @@ function isRaw(d: Data): d is RawSeries {
  */
 export class MeasureChart {
   private plot: uPlot | undefined;
+  /** The legend's show/hide button of each series, by series index (none for the time). */
+  private toggles: HTMLButtonElement[] = [];
   private seriesCount = 0;
   private frame = 0;
   private readonly resize: ResizeObserver;
@@ -59,22 +66,23 @@ export class MeasureChart {
     this.redraw();
   }
 
-  private options(): uPlot.Options {
+  private options(hidden: ReadonlySet<string>): uPlot.Options {
     const value = (_u: uPlot, v: number | null): string => (v === null || v === undefined ? '–' : `${formatNumber(v)} ${this.opts.unit}`.trim());
     const series: uPlot.Series[] = [{ label: 'Time', value: '{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}.{fff}' }];
+    const line = (label: string, s: uPlot.Series): uPlot.Series => ({ ...s, label, show: !hidden.has(label) });
     const bands: uPlot.Band[] = [];
     if (isRaw(this.data)) {
       const raw = this.data;
       // A sparse source (a new sensor, a single live point) would be invisible as a line alone.
       const points: uPlot.Series.Points = { show: (u, i) => (raw.perSource[i - 1] ?? 0) * PX_PER_POINT <= u.width, size: 5 };
       raw.sources.forEach((source, i) => {
-        series.push({ label: source === '' ? 'value' : source, stroke: PALETTE[i % PALETTE.length], width: 1.5, value, points });
+        series.push(line(source === '' ? 'value' : source, { stroke: PALETTE[i % PALETTE.length], width: 1.5, value, points }));
       });
     } else {
       series.push(
-        { label: 'average', stroke: PALETTE[0], width: 1.5, value },
-        { label: 'min', stroke: '#6b7785', width: 1, dash: [4, 3], value },
-        { label: 'max', stroke: '#6b7785', width: 1, dash: [4, 3], value },
+        line('average', { stroke: PALETTE[0], width: 1.5, value }),
+        line('min', { stroke: '#6b7785', width: 1, dash: [4, 3], value }),
+        line('max', { stroke: '#6b7785', width: 1, dash: [4, 3], value }),
       );
       bands.push({ series: [3, 2], fill: 'rgba(11, 92, 173, 0.15)' });
     }
@@ -94,8 +102,10 @@ export class MeasureChart {
       },
       axes: [{ values: TIME_TICKS }, { label: this.opts.unit, size: 70, values: (_u, splits) => splits.map((v) => formatNumber(v)) }],
       cursor: { drag: { x: true, y: false, setScale: false } },
-      legend: { live: true },
+      legend: { live: true, mount: (_u, table) => this.opts.legend.append(table) },
       hooks: {
+        // Mouse and keyboard alike: a click on a legend name, or isolating one with Ctrl-click.
+        setSeries: [(u) => this.toggles.forEach((b, i) => b.setAttribute('aria-pressed', String(u.series[i]?.show !== false)))],
         setSelect: [
           (u) => {
             if (u.select.width < 5) return;
@@ -118,13 +128,40 @@ export class MeasureChart {
   redraw(): void {
     const wanted = isRaw(this.data) ? this.data.sources.length : 3;
     if (!this.plot || wanted !== this.seriesCount) {
-      // A new source arrived: rebuilding is simpler than uPlot's addSeries and just as fast.
+      // A new source arrived: rebuilding is simpler than uPlot's addSeries and just as fast. The
+      // lines the person hid stay hidden, and a legend button with focus keeps it.
+      const old = this.plot?.series ?? [];
+      const hidden = new Set(old.flatMap((s) => (s.show === false && typeof s.label === 'string' ? [s.label] : [])));
+      const focused = old[this.toggles.findIndex((b) => b === document.activeElement)]?.label;
       this.plot?.destroy();
+      this.toggles = [];
       this.seriesCount = wanted;
-      this.plot = new uPlot(this.options(), this.aligned(), this.target);
+      this.plot = new uPlot(this.options(hidden), this.aligned(), this.target);
+      this.addToggles(this.plot);
+      if (focused !== undefined) this.toggles[this.plot.series.findIndex((s) => s.label === focused)]?.focus();
       return;
     }
     this.plot.setData(this.aligned());
+  }
+
+  /**
+   * uPlot toggles a line on a click of its legend name (the cell's listener). Wrapping each name in
+   * a button makes that a keyboard control too, since a button's Enter and Space are clicks that
+   * bubble to the cell; aria-pressed tells whether the line is shown.
+   */
+  private addToggles(plot: uPlot): void {
+    const table = this.opts.legend.lastElementChild;
+    if (!(table instanceof HTMLTableElement)) return;
+    // Not a data table: a row per series (the time first), its values only follow the mouse.
+    table.setAttribute('role', 'presentation');
+    const rows = table.tBodies[0]?.rows ?? [];
+    for (let i = 1; i < plot.series.length; i++) {
+      const cell = rows[i]?.cells[0];
+      if (!cell) continue;
+      const button = h('button', { type: 'button', 'aria-pressed': String(plot.series[i]?.show !== false) }, ...cell.childNodes);
+      cell.append(button);
+      this.toggles[i] = button;
+    }
   }
 
   update(): void {
@@ -140,5 +177,6 @@ export class MeasureChart {
     this.resize.disconnect();
     this.plot?.destroy();
     this.plot = undefined;
+    this.toggles = [];
   }
 }

@@ -33,6 +33,7 @@ interface TypeView {
   readonly name: string;
   readonly section: HTMLElement;
   readonly canvas: HTMLElement;
+  readonly legend: HTMLElement;
   readonly caption: HTMLElement;
   readonly data: RawSeries | AggregateSeries;
   chart: MeasureChart | undefined;
@@ -115,16 +116,19 @@ export function experimentView(root: HTMLElement, ctx: ViewContext, experimentId
     const titleId = uid('chart');
     const unit = unitOf(type);
     const canvas = h('div', { class: 'chart-canvas', role: 'img', 'aria-label': `Chart of ${type} over time. The values are also in the latest values table.` });
+    // Beside the image, not in it: the legend's buttons hide and show each line.
+    const legend = h('div', { class: 'chart-legend', role: 'group', 'aria-label': 'Show or hide lines' });
     const caption = h('figcaption', { id: `${titleId}-caption` });
     const section = h(
       'figure',
       { class: 'chart', 'data-measure-type': type, 'aria-labelledby': titleId, 'aria-describedby': caption.id },
       h('h2', { id: titleId }, unit ? `${type} (${unit})` : type),
       canvas,
+      legend,
       caption,
     );
     const data = mode.kind === 'aggregate' ? new AggregateSeries(mode.interval) : new RawSeries();
-    const view: TypeView = { name: type, section, canvas, caption, data, chart: undefined };
+    const view: TypeView = { name: type, section, canvas, legend, caption, data, chart: undefined };
     // The first chart replaces an empty or loading state.
     if (types.size === 0) replace(charts);
     types.set(type, view);
@@ -219,7 +223,13 @@ export function experimentView(root: HTMLElement, ctx: ViewContext, experimentId
           ? `${formatNumber(drawn)} points`
           : `${formatNumber(drawn)} averages per ${describeInterval(t.data.interval)} of ${formatNumber(t.data.count)} measures`;
       if (t.chart) t.chart.redraw();
-      else t.chart = new MeasureChart(t.canvas, t.data, { unit: unitOf(t.name), range: () => bounds(range), onZoom: (a, b) => setRange({ kind: 'between', from: a, to: b }) });
+      else
+        t.chart = new MeasureChart(t.canvas, t.data, {
+          unit: unitOf(t.name),
+          range: () => bounds(range),
+          onZoom: (a, b) => setRange({ kind: 'between', from: a, to: b }),
+          legend: t.legend,
+        });
     }
     renderSummary();
     renderLatest();
