@@ -85,8 +85,8 @@ export function measureStreamRoutes(live: LiveMeasureService, authenticator?: Au
         'without events. The server ends the stream with an `end` event whose data is ' +
         '`{"reason": "token_expired" | "token_revoked" | "access_revoked" | "shutdown"}`: when the ID token expires ' +
         '(reconnect with a fresh token and the last event id), when it was revoked or the account removed (checked ' +
-        'about every 15 s; sign in again), when the caller is no longer associated with the experiment, or ' +
-        'when the server stops (reconnect). At most 5 open streams per user (429 beyond).',
+        'every API_STREAM_ACCESS_RECHECK_MS, 15 s by default; sign in again), when the caller is no longer associated with the experiment, or ' +
+        'when the server stops (reconnect). At most API_STREAM_MAX_PER_USER (default 5) open streams per user (429 beyond).',
       alsoProduces: [SSE_TYPE],
       params: experimentParams,
       query: streamQuery,
