@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnNode, startIngest } from './support/processes';
+import { influxPorts, spawnNode, startIngest } from './support/processes';
 import type { IngestProcess, Spawned } from './support/processes';
 import { count, createTestDatabase, createTestVhost, waitFor } from './support/services';
 import type { TestDatabase, TestVhost } from './support/services';
@@ -60,13 +60,7 @@ async function startInflux(amqpUrl: string, journalDir: string, extra: string[] 
     '--allow-anonymous',
     ...extra,
   ]);
-  const [httpPort, metricsPort] = await waitFor(() => {
-    if (spawned.proc.exitCode !== null) throw new Error(`the adapter exited:\n${spawned.output()}`);
-    const out = spawned.output();
-    const http = /"message":"influx endpoint listening".*?"port":(\d+)/.exec(out);
-    const ops = /"message":"ops port listening","port":(\d+)/.exec(out);
-    return http && ops ? [Number(http[1]), Number(ops[1])] : undefined;
-  }, 'the influx endpoint to listen', 30_000);
+  const { port: httpPort, metricsPort } = await influxPorts(spawned);
   const p = { ...spawned, port: httpPort, base: `http://127.0.0.1:${httpPort}`, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
   cleanups.push(async () => {
     if (p.proc.exitCode === null && p.proc.signalCode === null) {

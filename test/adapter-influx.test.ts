@@ -2,14 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import amqp from 'amqplib';
-import type { MessageProperties } from 'amqplib';
-import { TOPOLOGY } from '../services/shared/amqp-topology';
-import { decodeMeasureMessage } from '../services/shared/measure-contract';
 import type { Measure } from '../services/shared/measure-contract';
-import { spawnNode } from './support/processes';
+import { influxPorts, spawnNode } from './support/processes';
 import type { Spawned } from './support/processes';
-import { createTestVhost, waitFor } from './support/services';
+import { createTestVhost, takeAll, waitFor } from './support/services';
 import type { TestVhost } from './support/services';
 
 /**
@@ -43,13 +39,7 @@ async function startInflux(amqpUrl: string, journalDir: string, extra: string[])
     journalDir,
     ...extra,
   ]);
-  const [port, metricsPort] = await waitFor(() => {
-    if (spawned.proc.exitCode !== null) throw new Error(`the adapter exited:\n${spawned.output()}`);
-    const out = spawned.output();
-    const http = /"message":"influx endpoint listening".*?"port":(\d+)/.exec(out);
-    const ops = /"message":"ops port listening","port":(\d+)/.exec(out);
-    return http && ops ? [Number(http[1]), Number(ops[1])] : undefined;
-  }, 'the influx endpoint to listen', 30_000);
+  const { port, metricsPort } = await influxPorts(spawned);
   return { ...spawned, base: `http://127.0.0.1:${port}`, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 
@@ -79,34 +69,13 @@ afterAll(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Received {
-  readonly measures: Measure[];
-  readonly properties: MessageProperties;
-}
 
-async function takeAll(): Promise<Received[]> {
-  const conn = await amqp.connect(vhost.url);
-  try {
-    const ch = await conn.createChannel();
-    const received: Received[] = [];
-    for (;;) {
-      const msg = await ch.get(TOPOLOGY.queue);
-      if (!msg) return received;
-      const decoded = decodeMeasureMessage(msg.content);
-      expect(decoded.rejections).toEqual([]);
-      received.push({ measures: decoded.measures, properties: msg.properties });
-      ch.ack(msg);
-    }
-  } finally {
-    await conn.close();
-  }
-}
 
 /** Every measure published, once `count` of them have arrived. */
 async function receive(count: number): Promise<Measure[]> {
   const all: Measure[] = [];
   await waitFor(async () => {
-    for (const r of await takeAll()) all.push(...r.measures);
+    for (const r of await takeAll(vhost.url)) all.push(...r.measures);
     return all.length >= count;
   }, `${count} measures`, 60_000, 100);
   return all;

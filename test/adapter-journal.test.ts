@@ -2,17 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
-import type { MessageProperties } from 'amqplib';
 import { Forwarder } from '../adapters/sdk/forwarder';
 import type { ForwarderObserver } from '../adapters/sdk/forwarder';
 import { Journal } from '../adapters/sdk/journal';
 import type { JournalOptions } from '../adapters/sdk/journal';
 import { MeasurePublisher } from '../adapters/sdk/publisher';
 import { TOPOLOGY } from '../services/shared/amqp-topology';
-import { decodeMeasureMessage } from '../services/shared/measure-contract';
 import type { Measure } from '../services/shared/measure-contract';
-import { createTestVhost, waitFor } from './support/services';
-import type { TestVhost } from './support/services';
+import { createTestVhost, takeAll, waitFor } from './support/services';
+import type { ReceivedMessage, TestVhost } from './support/services';
 import { TcpProxy } from './support/tcp-proxy';
 
 /** The SDK journal and forwarder against the real RabbitMQ: order, checkpoint, replay, outages, returns. */
@@ -33,37 +31,16 @@ afterAll(async () => {
 
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
-  await takeAll();
+  await takeAll(vhost.url);
 });
 
-interface Received {
-  readonly measures: Measure[];
-  readonly properties: MessageProperties;
-}
 
-async function takeAll(url = vhost.url): Promise<Received[]> {
-  const conn = await amqp.connect(url);
-  try {
-    const ch = await conn.createChannel();
-    const received: Received[] = [];
-    for (;;) {
-      const msg = await ch.get(TOPOLOGY.queue);
-      if (!msg) return received;
-      const decoded = decodeMeasureMessage(msg.content);
-      expect(decoded.rejections).toEqual([]);
-      received.push({ measures: decoded.measures, properties: msg.properties });
-      ch.ack(msg);
-    }
-  } finally {
-    await conn.close();
-  }
-}
 
 /** Collects messages until `done` says the received set is complete. */
-async function receiveUntil(done: (all: Received[]) => boolean, what: string): Promise<Received[]> {
-  const all: Received[] = [];
+async function receiveUntil(done: (all: ReceivedMessage[]) => boolean, what: string): Promise<ReceivedMessage[]> {
+  const all: ReceivedMessage[] = [];
   await waitFor(async () => {
-    all.push(...(await takeAll()));
+    all.push(...(await takeAll(vhost.url)));
     return done(all);
   }, what, 90_000, 200);
   return all;
@@ -98,7 +75,7 @@ function startForwarder(journal: Journal, url: string, observer: ForwarderObserv
   return forwarder;
 }
 
-const valuesOf = (received: readonly Received[]): number[] => received.flatMap((r) => r.measures.map((x) => x.value));
+const valuesOf = (received: readonly ReceivedMessage[]): number[] => received.flatMap((r) => r.measures.map((x) => x.value));
 
 describe('Forwarder with RabbitMQ', () => {
   it('publishes the journal in order with stable message ids, then the checkpoint and segment deletion follow', async () => {
@@ -141,7 +118,7 @@ describe('Forwarder with RabbitMQ', () => {
     await third.append([measure(5)]);
     startForwarder(third, vhost.url);
     expect(valuesOf(await receiveUntil((all) => valuesOf(all).length >= 1, 'the new record'))).toEqual([5]);
-    expect(await takeAll()).toEqual([]);
+    expect(await takeAll(vhost.url)).toEqual([]);
   });
 
   it('sends a confirmed but not yet checkpointed record again after a crash, with the same message id', async () => {

@@ -3,15 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
-import type { MessageProperties } from 'amqplib';
 import { MeasurePublisher, PublisherClosedError, UnroutableError } from '../adapters/sdk/publisher';
 import { TOPOLOGY } from '../services/shared/amqp-topology';
-import { decodeMeasureMessage } from '../services/shared/measure-contract';
 import type { Measure } from '../services/shared/measure-contract';
 import { spawnNode, startIngest } from './support/processes';
 import type { IngestProcess } from './support/processes';
-import { count, createTestDatabase, createTestVhost, waitFor } from './support/services';
-import type { TestDatabase, TestVhost } from './support/services';
+import { count, createTestDatabase, createTestVhost, takeAll, waitFor } from './support/services';
+import type { ReceivedMessage, TestDatabase, TestVhost } from './support/services';
 import { TcpProxy } from './support/tcp-proxy';
 
 /** The stdin adapter and the SDK publisher against the real RabbitMQ (and, end to end, ingest and MariaDB). */
@@ -46,31 +44,9 @@ async function runAdapter(args: string[], input = '', env: Record<string, string
   return { code, output: spawned.output() };
 }
 
-interface Received {
-  readonly measures: Measure[];
-  readonly properties: MessageProperties;
-}
 
-/** Takes every message from the queue; the adapter has exited, so all it published is confirmed and queued. */
-async function takeAll(url: string, queue: string = TOPOLOGY.queue): Promise<Received[]> {
-  const conn = await amqp.connect(url);
-  try {
-    const ch = await conn.createChannel();
-    const received: Received[] = [];
-    for (;;) {
-      const msg = await ch.get(queue);
-      if (!msg) return received;
-      const decoded = decodeMeasureMessage(msg.content);
-      expect(decoded.rejections).toEqual([]);
-      received.push({ measures: decoded.measures, properties: msg.properties });
-      ch.ack(msg);
-    }
-  } finally {
-    await conn.close();
-  }
-}
 
-const allMeasures = (received: Received[]): Measure[] => received.flatMap((r) => r.measures);
+const allMeasures = (received: ReceivedMessage[]): Measure[] => received.flatMap((r) => r.measures);
 
 describe('stdin adapter', () => {
   it('sends plain numbers stamped with the time they were read, and reports bad lines by number', async () => {

@@ -42,3 +42,15 @@ export async function startIngest(env: Record<string, string>): Promise<IngestPr
   await waitFor(async () => (await readyz()) === 200, `ingest ready\n${spawned.output()}`, 30_000);
   return { ...spawned, opsPort, readyz };
 }
+
+/** The HTTP and ops ports an influx adapter started with --port 0 --metrics-port 0 says it listens on. */
+export async function influxPorts(spawned: Spawned): Promise<{ port: number; metricsPort: number }> {
+  const [port, metricsPort] = await waitFor(() => {
+    if (spawned.proc.exitCode !== null) throw new Error(`the adapter exited:\n${spawned.output()}`);
+    const out = spawned.output();
+    const http = /"message":"influx endpoint listening".*?"port":(\d+)/.exec(out);
+    const ops = /"message":"ops port listening","port":(\d+)/.exec(out);
+    return http && ops ? [Number(http[1]), Number(ops[1])] : undefined;
+  }, 'the influx endpoint to listen', 30_000);
+  return { port, metricsPort };
+}

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
+import type { MessageProperties } from 'amqplib';
 import { createPool } from '../../db/src/pool';
 import type { Pool } from '../../db/src/pool';
 import { dropDatabase, migrate } from '../../db/src/migrate';
-import { assertTopology } from '../../services/shared/amqp-topology';
+import { assertTopology, TOPOLOGY } from '../../services/shared/amqp-topology';
+import { decodeMeasureMessage } from '../../services/shared/measure-contract';
+import type { Measure } from '../../services/shared/measure-contract';
 
 /**
  * Per-test-file resources on the machine's real MariaDB and RabbitMQ. Each file gets its own
@@ -91,6 +94,33 @@ export async function publishBodies(url: string, bodies: Iterable<string | Buffe
       if (n % 5000 === 0) await ch.waitForConfirms();
     }
     await ch.waitForConfirms();
+  } finally {
+    await conn.close();
+  }
+}
+
+export interface ReceivedMessage {
+  readonly measures: Measure[];
+  readonly properties: MessageProperties;
+}
+
+/**
+ * Takes (and acks) every message waiting in the queue, decoded; each must be a valid measure
+ * message. What an adapter published and the broker confirmed is all there.
+ */
+export async function takeAll(url: string, queue: string = TOPOLOGY.queue): Promise<ReceivedMessage[]> {
+  const conn = await amqp.connect(url);
+  try {
+    const ch = await conn.createChannel();
+    const received: ReceivedMessage[] = [];
+    for (;;) {
+      const msg = await ch.get(queue);
+      if (!msg) return received;
+      const decoded = decodeMeasureMessage(msg.content);
+      expect(decoded.rejections).toEqual([]);
+      received.push({ measures: decoded.measures, properties: msg.properties });
+      ch.ack(msg);
+    }
   } finally {
     await conn.close();
   }
