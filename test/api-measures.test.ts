@@ -166,7 +166,7 @@ test('a time window: from is inclusive, to is exclusive, offsets are honoured', 
   expect(window.json).toEqual(atT0);
 });
 
-test('every read is audited with what was asked and how much came back', async () => {
+test('every read is audited with what was asked', async () => {
   const res = await api.request('GET', `/measures/${experiment}?measure=watt&limit=3`, { headers: auth() });
   const [rows] = await api.db.pool.query(
     'SELECT actor_id, actor_uid, action, target_type, target_id, outcome, details FROM audit_events WHERE request_id = ?',
@@ -182,7 +182,28 @@ test('every read is audited with what was asked and how much came back', async (
     target_id: String(experiment),
     outcome: 'success',
   });
-  expect(JSON.parse(events[0].details)).toMatchObject({ filter: { measure: 'watt' }, limit: 3, returned: 3 });
+  expect(JSON.parse(events[0].details)).toMatchObject({ filter: { measure: 'watt' }, limit: 3, after: null });
+});
+
+test('a page whose audit event cannot be written is not returned', async () => {
+  // A trigger refuses the audit row of this one request (by its request id), as a full disk or a
+  // lost connection would: the rows were read, but the client must get none of them.
+  await api.db.pool.query(
+    `CREATE TRIGGER audit_refused BEFORE INSERT ON audit_events FOR EACH ROW
+       IF NEW.request_id = 'audit-refused-1' THEN
+         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit refused by test';
+       END IF`,
+  );
+  try {
+    const res = await api.request('GET', `/measures/${experiment}?source=a&limit=5`, { headers: { ...auth(), 'x-request-id': 'audit-refused-1' } });
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.text).not.toMatch(/"measure_type"|audit refused by test/);
+    const ok = await api.request('GET', `/measures/${experiment}?source=a&limit=5`, { headers: auth() });
+    expect(ok.status).toBe(200);
+  } finally {
+    await api.db.pool.query('DROP TRIGGER IF EXISTS audit_refused');
+  }
 });
 
 test('another experiment’s rows never leak into a page', async () => {

@@ -114,32 +114,36 @@ export class MeasureService {
 
   /**
    * One page in primary-key order; the caller has been authorised for the experiment. The audit
-   * event is committed (autocommit) before the page is returned, so no read goes unrecorded; read
-   * and event need no transaction of their own, which spares two round trips (BEGIN, COMMIT).
+   * event says what was asked for (filter, limit, cursor), as for an export, and is written
+   * (autocommit) while the page is read: the page is returned only once both have succeeded, so
+   * no read goes unrecorded, and the event's commit (a log flush) no longer adds its time to the
+   * read's. A read that then fails has its event all the same: it records an authorised attempt.
    */
   async page(actor: Actor, meta: RequestMeta, f: MeasureFilter, limit: number, after?: MeasureKey): Promise<MeasurePage> {
     const measureTypeId = await this.types.resolve(f.measure);
-    // One row more than asked tells whether there is a next page without a COUNT.
-    const rows = await this.db.stores.measures.page({
-      experimentId: f.experimentId,
-      measureTypeId,
-      source: f.source,
-      from: f.from,
-      to: f.to,
-      after,
-      limit: limit + 1,
-    });
+    const [rows] = await Promise.all([
+      // One row more than asked tells whether there is a next page without a COUNT.
+      this.db.stores.measures.page({
+        experimentId: f.experimentId,
+        measureTypeId,
+        source: f.source,
+        from: f.from,
+        to: f.to,
+        after,
+        limit: limit + 1,
+      }),
+      this.db.stores.audit.insert(
+        auditEvent(actor, meta, {
+          action: 'measures.read',
+          targetType: 'experiment',
+          targetId: f.experimentId,
+          details: { filter: { ...f, experimentId: undefined }, limit, after: after ?? null },
+        }),
+      ),
+    ]);
     const more = rows.length > limit;
     if (more) rows.length = limit;
     const last = rows[rows.length - 1];
-    await this.db.stores.audit.insert(
-      auditEvent(actor, meta, {
-        action: 'measures.read',
-        targetType: 'experiment',
-        targetId: f.experimentId,
-        details: { filter: { ...f, experimentId: undefined }, limit, after: after ?? null, returned: rows.length },
-      }),
-    );
     return { rows, next: more && last ? { ts: last.ts, measureTypeId: last.measureTypeId, source: last.source } : undefined };
   }
 }
