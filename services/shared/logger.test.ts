@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { withLogContext } from './context';
-import { createLogger, redact, redactString } from './logger';
+import { createLogger, redact, redactSql, redactString } from './logger';
 
 describe('redaction', () => {
   it('strips URL credentials and bearer tokens from strings', () => {
@@ -15,6 +15,35 @@ describe('redaction', () => {
       password: '[REDACTED]',
       nested: { apiKey: '[REDACTED]', list: [{ token: '[REDACTED]' }] },
     });
+  });
+
+  it('replaces the values of a SQL statement, quoted, escaped, hex or numeric, and keeps its shape', () => {
+    expect(
+      redactSql("INSERT INTO users (id, name, email, n) VALUES ('S1', 'O\\'Brien', 'it''s@x.org', -12.5e3), ('S2', 'a', 0x41, 7)"),
+    ).toBe('INSERT INTO users (id, name, email, n) VALUES (?, ?, ?, ?), (?, ?, ?, ?)');
+    expect(redactSql('SELECT m.ts FROM measures m WHERE m.experiment_id = 42 LIMIT 1001')).toBe(
+      'SELECT m.ts FROM measures m WHERE m.experiment_id = ? LIMIT ?',
+    );
+  });
+
+  it('logs a database error with its statement, without the values in it', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
+    const logger = createLogger({ service: 't', level: 'info', transports: [new winston.transports.Stream({ stream: sink })] });
+    logger.remove(logger.transports[0]);
+    const err = Object.assign(new Error('Deadlock found when trying to get lock'), {
+      code: 'ER_LOCK_DEADLOCK',
+      sql: "UPDATE users SET name = 'Ada Lovelace', email = 'ada@example.org' WHERE id = 'U1'",
+    });
+    logger.error('request failed', { err });
+    expect(lines[0]).not.toMatch(/Lovelace|ada@example\.org|U1/);
+    expect(lines[0]).toContain('UPDATE users SET name = ?, email = ? WHERE id = ?');
+    expect(lines[0]).toContain('ER_LOCK_DEADLOCK');
   });
 
   it('is applied to every record the logger writes, with the context id', () => {

@@ -20,6 +20,20 @@ export function redactString(s: string): string {
   return s.replace(URL_CREDENTIALS, '$1***@').replace(BEARER, '$1***');
 }
 
+// A quoted SQL literal ('…' with '' or backslash escapes, or X'…'/0x… hex) and bare numbers.
+const SQL_STRING = /'(?:[^'\\]|\\.|'')*'/g;
+const SQL_HEX = /\b0x[0-9a-f]+\b/gi;
+const SQL_NUMBER = /(?<![\w.$])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?![\w.$])/gi;
+
+/**
+ * A statement with its values replaced by ?: its shape stays for whoever debugs the failure, the
+ * values (names, e-mail addresses, audit details, a user's measures) do not reach the logs.
+ * mysql2 puts the statement, parameters inlined, on its errors (`sql`).
+ */
+export function redactSql(sql: string): string {
+  return sql.replace(SQL_STRING, '?').replace(SQL_HEX, '?').replace(SQL_NUMBER, '?');
+}
+
 /** Deep copy with secret-looking keys masked and credentials stripped from strings. */
 export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redactString(value);
@@ -41,8 +55,10 @@ const redactFormat = winston.format((info) => {
     info[key] = SECRET_KEY.test(key) && v !== undefined && v !== null ? '[REDACTED]' : redact(v);
   }
   if (info.err instanceof Error) {
-    info.err.message = redactString(info.err.message);
-    if (info.err.stack) info.err.stack = redactString(info.err.stack);
+    const err = info.err as Error & { sql?: unknown };
+    err.message = redactString(err.message);
+    if (err.stack) err.stack = redactString(err.stack);
+    if (typeof err.sql === 'string') err.sql = redactSql(err.sql);
   }
   return info;
 });
