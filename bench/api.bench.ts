@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { API_NODE_FLAGS } from '../services/api/node-flags';
 import { microsToIso } from '../services/shared/measure-contract';
 import { addScientist, ApiProcess, AuthEmulator, DATASET_TYPES, PROJECT_ID, prepareDataset } from './api-bench-env';
 import type { Dataset } from './api-bench-env';
@@ -31,12 +32,6 @@ const USAGE =
   '[--only page,aggregate,max,csv] [--cpu-prof DIR] [--api-node-arg FLAG]...';
 const TARGETS = { pageP99Ms: 25, aggregateP99Ms: 50, csvRowsPerSec: 300_000 } as const;
 const PHASES = ['page', 'aggregate', 'max', 'csv'] as const;
-/**
- * Node flags the API is started with, as its start command should have them: a 64 MB young
- * generation halves the time a 1,000-row page workload spends in GC pauses (about 1 s → 0.5 s per
- * 30 s at 200 requests/s) and with it the latency tail.
- */
-const API_NODE_FLAGS = ['--max-semi-space-size=64'];
 /** Connections and duration of the closed-loop runs (most requests per second). */
 const MAX_CONNECTIONS = 4;
 const MAX_SECONDS = 10;

@@ -4,6 +4,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../db/src/pool';
 import { migrate, runSqlFile } from '../db/src/migrate';
+import { API_NODE_FLAGS } from '../services/api/node-flags';
 import { loadConfig } from '../services/shared/config';
 import { redactString } from '../services/shared/logger';
 import { createAccount, DEFAULT_EMULATOR_HOST, DEMO_PASSWORD, EmulatorError, signIn } from './token';
@@ -31,6 +32,8 @@ interface StartOptions {
   readonly args?: string[];
   readonly stdin?: 'pipe' | 'ignore';
   readonly env?: Record<string, string>;
+  /** Node flags, before the script. */
+  readonly nodeArgs?: readonly string[];
   /** The script to run, when not a dist/ entry point. */
   readonly script?: string;
   /** Its own process group, so the whole tree (e.g. the emulator's Java-free node workers) stops. */
@@ -39,7 +42,7 @@ interface StartOptions {
 
 function start(name: string, entry: string, opts: StartOptions = {}): Child {
   const log = createWriteStream(path.join(LOGS, `${name}.log`), { flags: 'a' });
-  const proc = spawn(process.execPath, [opts.script ?? path.join(DIST, entry), ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.script ?? path.join(DIST, entry), ...(opts.args ?? [])], {
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
     detached: opts.group ?? false,
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
 
   const apiUrl = `http://127.0.0.1:${config.api.port}`;
   start('api', 'services/api/main.js', {
+    nodeArgs: API_NODE_FLAGS,
     env: { FIREBASE_AUTH_EMULATOR_HOST: emulatorHost, API_WEB_DIR: path.join(ROOT, 'web', 'dist') },
   });
   start('ingest', 'services/ingest/main.js');

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { API_NODE_FLAGS } from '../services/api/node-flags';
 import { auditIndexTemplate } from '../services/audit-shipper/audit-index-template';
 import { assertTopology, TOPOLOGY } from '../services/shared/amqp-topology';
 import { ROOT } from './support/processes';
@@ -238,6 +239,21 @@ describe('deployment files', () => {
       expect(used.length).toBeGreaterThan(10);
       expect(used.filter((f) => !auditFields.has(f))).toEqual([]);
     });
+  });
+
+  it('every start of the API has its node flags, the ones bench:api measures it with', () => {
+    const apiCommand = ['node', ...API_NODE_FLAGS, 'dist/services/api/main.js'];
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { command?: string[] }> };
+    expect(compose.services.api.command).toEqual(apiCommand);
+    type K8sObject = { kind: string; spec?: { template?: { spec?: { containers?: Array<{ name: string; command?: string[] }> } } } };
+    const objects = parseAllDocuments(read('deploy/k8s/api.yaml')).map((d) => d.toJS() as K8sObject);
+    const deployment = objects.find((o) => o.kind === 'Deployment');
+    expect(deployment?.spec?.template?.spec?.containers?.find((c) => c.name === 'api')?.command).toEqual(apiCommand);
+    const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
+    expect(JSON.parse(cmd ?? 'null')).toEqual(apiCommand);
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.api).toMatch(new RegExp(`&& ${apiCommand.join(' ')}$`));
+    expect(read('scripts/demo.ts')).toMatch(/start\('api', 'services\/api\/main\.js', \{\s*nodeArgs: API_NODE_FLAGS,/);
   });
 
   it('the Logstash pipeline writes mymonit-logs-YYYY.MM.dd from beats, with its template', () => {
