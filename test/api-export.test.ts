@@ -1,3 +1,4 @@
+import { buildMeasureStreamSql } from '../db/src/repositories/measure-read.repository';
 import { startApi } from './support/api-harness';
 import type { ApiHarness, TestUser } from './support/api-harness';
 import { waitFor } from './support/services';
@@ -64,10 +65,14 @@ function parseCsv(text: string): Array<Record<string, unknown>> {
   return rows.map(([experiment, measure_type, timestamp, value, source]) => ({ experiment, measure_type, timestamp, value: Number(value), source }));
 }
 
+/** How an export's statement starts (its first selected column), as the repository writes it. */
+const EXPORT_SQL_START = buildMeasureStreamSql({ experimentId: 1 }).sql.split(',')[0];
+
 /** Queries of this test's database still running on the server. */
 async function runningExports(): Promise<number> {
   const [rows] = await api.db.pool.query(
-    "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'SELECT DATE_FORMAT(m.ts%' AND INFO NOT LIKE '%LIMIT%' AND COMMAND IN ('Query', 'Execute')",
+    "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE CONCAT(?, '%') AND INFO NOT LIKE '%LIMIT%' AND COMMAND IN ('Query', 'Execute')",
+    [EXPORT_SQL_START],
   );
   return Number((rows as Array<{ n: number }>)[0].n);
 }
