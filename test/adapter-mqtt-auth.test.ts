@@ -2,7 +2,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connectAsync } from 'mqtt';
@@ -11,7 +10,7 @@ import type { BridgeOptions } from '../adapters/mqtt/mqtt-bridge';
 import type { DurableSink } from '../adapters/sdk/durable-sink';
 import type { Measure } from '../services/shared/measure-contract';
 import { spawnNode } from './support/processes';
-import { waitFor } from './support/services';
+import { freePort, waitFor } from './support/services';
 
 /**
  * The MQTT bridge's user name, password and TLS options against a private Mosquitto this file
@@ -24,17 +23,6 @@ const PASSWORD = 'pa55-word-for-the-bridge';
 let dir: string;
 let port: number;
 let broker: ChildProcess | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const p = (server.address() as AddressInfo).port;
-      server.close(() => resolve(p));
-    });
-  });
-}
 
 function run(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { cwd: dir, stdio: 'pipe' });

@@ -1,20 +1,11 @@
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { spawnNode } from './support/processes';
 import { AUTH_EMULATOR_HOST, newIdentity, useAuthEmulator } from './support/firebase-emulator';
 import type { AuthEmulatorLease } from './support/firebase-emulator';
-import { createTestDatabase, waitFor } from './support/services';
+import { createTestDatabase, freePort, waitFor } from './support/services';
 import type { TestDatabase } from './support/services';
 
 /** The built API process (dist/services/api/main.js): its start-up refusals and its graceful stop. */
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {

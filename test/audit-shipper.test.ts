@@ -1,10 +1,8 @@
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { Pool } from '../db/src/pool';
 import { FakeElasticsearch } from './support/fake-elasticsearch';
 import { spawnNode } from './support/processes';
 import type { Spawned } from './support/processes';
-import { count, createTestDatabase, waitFor } from './support/services';
+import { count, createTestDatabase, freePort, waitFor } from './support/services';
 import type { TestDatabase } from './support/services';
 
 /**
@@ -20,14 +18,6 @@ interface ShipperProcess extends Spawned {
   readonly port: number;
   readyz(): Promise<{ status: number; reason?: string }>;
   metric(name: string): Promise<number>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function startShipper(db: TestDatabase, es: FakeElasticsearch, env: Record<string, string>): Promise<ShipperProcess> {

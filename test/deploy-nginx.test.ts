@@ -3,7 +3,6 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { startApi } from './support/api-harness';
 import type { ApiHarness } from './support/api-harness';
 import { ROOT } from './support/processes';
-import { waitFor } from './support/services';
+import { freePort, waitFor } from './support/services';
 
 /**
  * nginx/ as deployed, run by the host's nginx under a scratch prefix (nginx/render-test-config.sh)
@@ -48,14 +47,6 @@ async function startUpstream(): Promise<Upstream> {
     seen,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 interface Reply {

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import amqp from 'amqplib';
 import type { MessageProperties } from 'amqplib';
 import { createPool } from '../../db/src/pool';
@@ -159,4 +161,16 @@ export async function waitFor<T>(
 export async function count(pool: Pool, sql: string, params: unknown[] = []): Promise<number> {
   const [rows] = await pool.query(sql, params);
   return Number((rows as Array<Record<string, unknown>>)[0]?.n ?? 0);
+}
+
+/** A loopback TCP port free at the moment of asking. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
