@@ -6,6 +6,7 @@ import cors from 'cors';
 import express from 'express';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import type { Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { ApiConfig } from '../shared/config';
 import { withLogContext } from '../shared/context';
@@ -38,6 +39,12 @@ export interface AppDependencies {
   readonly access: AccessService;
   readonly auditTrail: AuditTrail;
   readonly routes: readonly RouteDefinition[];
+  /**
+   * Counters shared by every API process (Redis); undefined: in this process's memory. A shared
+   * store that fails lets the request through: an outage of the counters must not become one of
+   * the API.
+   */
+  readonly rateLimitStores?: { readonly perIp: Store; readonly perUser: Store };
 }
 
 /** What the pipeline learns about a request, kept in res.locals for later stages. */
@@ -130,6 +137,7 @@ export function buildApp(deps: AppDependencies): express.Express {
       // Probes come from the platform and must keep answering when a client floods the API.
       skip: (req) => publicPaths.has(req.path.replace(/\/+$/, '') || '/'),
       handler: (req, _res, next) => next(tooMany(req)),
+      ...(deps.rateLimitStores ? { store: deps.rateLimitStores.perIp, passOnStoreError: true } : {}),
     }),
   );
   const perUser = rateLimit({
@@ -139,6 +147,7 @@ export function buildApp(deps: AppDependencies): express.Express {
     legacyHeaders: false,
     keyGenerator: (_req, res) => `user:${state(res).actor?.id ?? ''}`,
     handler: (req, _res, next) => next(tooMany(req)),
+    ...(deps.rateLimitStores ? { store: deps.rateLimitStores.perUser, passOnStoreError: true } : {}),
   });
 
   // Parsed inside each route, after authorisation: a caller who may not use the route gets its

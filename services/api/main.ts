@@ -44,6 +44,8 @@ import { measureTypesRoutes } from './routes/measure-types.routes';
 import { measuresRoutes } from './routes/measures.routes';
 import { openApiRoutes } from './routes/openapi.routes';
 import { opsRoutes } from './routes/ops.routes';
+import { createRedisRateLimitStores } from './infrastructure/redis-rate-limit-stores';
+import type { RateLimitStores } from './infrastructure/redis-rate-limit-stores';
 import { usersRoutes } from './routes/users.routes';
 
 export interface ApiInfrastructure {
@@ -54,6 +56,8 @@ export interface ApiInfrastructure {
   readonly tokenVerifier: TokenVerifier;
   /** Default: the system clock. */
   readonly clock?: Clock;
+  /** Rate-limit counters shared by every API process; default: each process's own memory. */
+  readonly rateLimitStores?: RateLimitStores;
 }
 
 /**
@@ -110,6 +114,7 @@ export function composeApi(infra: ApiInfrastructure, c: DependencyContainer = co
     access: c.resolve(AccessService),
     auditTrail: c.resolve(AuditTrail),
     routes: [...routes, ...openApiRoutes(routes)],
+    rateLimitStores: infra.rateLimitStores,
   });
 }
 
@@ -131,7 +136,9 @@ async function main(): Promise<void> {
     ttlMs: TOKEN_CACHE_TTL_MS,
     maxEntries: 10_000,
   });
-  const app = composeApi({ config, logger, metrics, pool, tokenVerifier }, container);
+  const redisUrl = config.api.rateLimit.redisUrl;
+  const rateLimitStores = redisUrl === undefined ? undefined : createRedisRateLimitStores(redisUrl, logger);
+  const app = composeApi({ config, logger, metrics, pool, tokenVerifier, rateLimitStores }, container);
 
   const server = http.createServer(app);
   // Behind a proxy with keep-alive, the server must not close idle sockets before the proxy does.
@@ -151,6 +158,7 @@ async function main(): Promise<void> {
     await closed;
     clearTimeout(forced);
     await tokenVerifier.close().catch(() => undefined);
+    await rateLimitStores?.close();
     await pool.end().catch(() => undefined);
     logger.info('api stopped');
     await flushLogger(logger);

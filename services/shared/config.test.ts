@@ -71,6 +71,14 @@ describe('loadApiConfig', () => {
     expect(Object.keys(c).sort()).toEqual(['api', 'logLevel', 'mysqlUrl', 'nodeEnv']);
   });
 
+  it('takes a redis:// or rediss:// URL for shared rate-limit counters, none by default, and names a bad one without its secret', () => {
+    expect(loadApiConfig({}).api.rateLimit.redisUrl).toBeUndefined();
+    expect(loadApiConfig({ API_RATE_LIMIT_REDIS_URL: 'rediss://api:pw@redis:6380/2' }).api.rateLimit.redisUrl).toBe('rediss://api:pw@redis:6380/2');
+    const problems = problemsOf(() => loadApiConfig({ API_RATE_LIMIT_REDIS_URL: 'http://api:hunter2@redis:6379' }));
+    expect(variables(problems)).toEqual(['API_RATE_LIMIT_REDIS_URL']);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
   it('reads the live stream settings, with defaults', () => {
     expect(loadApiConfig({}).api.liveStreams).toEqual({ pollMs: 1_000, heartbeatMs: 15_000, accessRecheckMs: 15_000, maxPerUser: 5, maxTotal: 500 });
     const c = loadApiConfig({

@@ -78,6 +78,11 @@ const apiEnv = z.object({
   API_RATE_LIMIT_WINDOW_MS: positiveInt.max(3_600_000).default(60_000),
   API_RATE_LIMIT_PER_IP: positiveInt.max(1_000_000).default(1200),
   API_RATE_LIMIT_PER_USER: positiveInt.max(1_000_000).default(600),
+  /**
+   * Redis holding the rate-limit counters, shared by every API process (redis:// or rediss://,
+   * credentials in the URL); unset: each process counts on its own, in memory.
+   */
+  API_RATE_LIMIT_REDIS_URL: url(['redis:', 'rediss:']).optional(),
   API_PAGE_LIMIT_DEFAULT: positiveInt.max(100_000).default(1000),
   API_PAGE_LIMIT_MAX: positiveInt.max(100_000).default(10_000),
   /** Directory of the built web page (web/dist) for the API to serve in dev; unset: no page. */
@@ -163,6 +168,8 @@ export interface ApiConfig {
     readonly windowMs: number;
     readonly perIp: number;
     readonly perUser: number;
+    /** Where the counters live when shared by every process; undefined: in each process's memory. */
+    readonly redisUrl: string | undefined;
   };
   readonly pageLimit: {
     readonly default: number;
@@ -252,6 +259,7 @@ const SECTIONS = {
           windowMs: e.API_RATE_LIMIT_WINDOW_MS,
           perIp: e.API_RATE_LIMIT_PER_IP,
           perUser: e.API_RATE_LIMIT_PER_USER,
+          redisUrl: e.API_RATE_LIMIT_REDIS_URL,
         },
         pageLimit: { default: e.API_PAGE_LIMIT_DEFAULT, max: e.API_PAGE_LIMIT_MAX },
         webDir: e.API_WEB_DIR,

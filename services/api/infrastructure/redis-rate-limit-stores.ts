@@ -1,0 +1,92 @@
+import { createClient } from '@redis/client';
+import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'express-rate-limit';
+import { RedisStore } from 'rate-limit-redis';
+import type { Logger } from '../../shared/logger';
+import { redactString } from '../../shared/logger';
+
+/** The two limiters' counters, kept where every API process sees them. */
+export interface RateLimitStores {
+  readonly perIp: Store;
+  readonly perUser: Store;
+  close(): Promise<void>;
+}
+
+/**
+ * A RedisStore that recovers when Redis was away: rate-limit-redis loads its Lua scripts once, at
+ * init, and a load that failed (Redis down at start-up) would fail every later call. A call that
+ * fails loads the scripts again and is tried once more; while Redis is away that fails at once
+ * too, and the limiter lets the request through (passOnStoreError).
+ */
+class RecoveringRedisStore extends RedisStore {
+  override async init(options: Options): Promise<void> {
+    try {
+      await super.init(options);
+    } catch {
+      // Redis is away: the first call after it is back loads the scripts again.
+      this.reloadScripts();
+    }
+  }
+
+  override async increment(key: string): Promise<IncrementResponse> {
+    try {
+      return await super.increment(key);
+    } catch {
+      this.reloadScripts();
+      return super.increment(key);
+    }
+  }
+
+  override async get(key: string): Promise<ClientRateLimitInfo | undefined> {
+    try {
+      return await super.get(key);
+    } catch {
+      this.reloadScripts();
+      return super.get(key);
+    }
+  }
+
+  private reloadScripts(): void {
+    this.incrementScriptSha = this.loadIncrementScript();
+    this.getScriptSha = this.loadGetScript();
+    // Awaited by the next call; until then a rejection here is expected, not unhandled.
+    this.incrementScriptSha.catch(() => undefined);
+    this.getScriptSha.catch(() => undefined);
+  }
+}
+
+/**
+ * Rate-limit counters in Redis (API_RATE_LIMIT_REDIS_URL), shared by every API process, so that
+ * N replicas enforce one limit rather than N. While Redis cannot be reached, commands fail at once
+ * (no offline queue: a request never waits for Redis) and the limiters let requests through; the
+ * client reconnects by itself. The outage and the recovery are logged once each.
+ */
+export function createRedisRateLimitStores(url: string, logger: Logger, prefix = 'mymonit:rate-limit:'): RateLimitStores {
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000) },
+  });
+  let reachable: boolean | undefined;
+  client.on('ready', () => {
+    if (reachable !== true) logger.info('rate-limit store connected', { redis: redactString(url) });
+    reachable = true;
+  });
+  client.on('error', (err: Error) => {
+    if (reachable !== false) {
+      logger.warn('rate-limit store unreachable: requests are not rate limited until it is back', { redis: redactString(url), err: err.message });
+    }
+    reachable = false;
+  });
+  // Resolves once connected; keeps retrying meanwhile, and rejects only when closed first.
+  client.connect().catch(() => undefined);
+  type Reply = boolean | number | string | Array<boolean | number | string>;
+  const sendCommand = (...args: string[]) => client.sendCommand<Reply>(args);
+  return {
+    perIp: new RecoveringRedisStore({ sendCommand, prefix: `${prefix}ip:` }),
+    perUser: new RecoveringRedisStore({ sendCommand, prefix: `${prefix}user:` }),
+    async close() {
+      if (client.isReady) await client.close().catch(() => client.destroy());
+      else client.destroy();
+    },
+  };
+}
