@@ -63,10 +63,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const api of started) {
-    api.proc.kill('SIGTERM');
-    await api.exited;
-  }
+  // Each stops cleanly, its Redis connection included.
+  for (const api of started) api.proc.kill('SIGTERM');
+  expect(await Promise.all(started.map((api) => api.exited))).toEqual(started.map(() => 0));
   if (redis.isOpen) {
     await deleteOurKeys();
     redis.destroy();

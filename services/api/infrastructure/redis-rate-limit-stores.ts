@@ -84,9 +84,14 @@ export function createRedisRateLimitStores(url: string, logger: Logger, prefix =
   return {
     perIp: new RecoveringRedisStore({ sendCommand, prefix: `${prefix}ip:` }),
     perUser: new RecoveringRedisStore({ sendCommand, prefix: `${prefix}user:` }),
+    /** Waits (at most 2 s) for replies under way, then drops the connection. */
     async close() {
-      if (client.isReady) await client.close().catch(() => client.destroy());
-      else client.destroy();
+      if (client.isReady) {
+        const timer = setTimeout(() => client.destroy(), 2_000);
+        await client.close().catch(() => undefined);
+        clearTimeout(timer);
+      }
+      if (client.isOpen) client.destroy();
     },
   };
 }
