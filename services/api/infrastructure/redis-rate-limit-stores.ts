@@ -12,12 +12,15 @@ export interface RateLimitStores {
 }
 
 /**
- * A RedisStore that recovers when Redis was away: rate-limit-redis loads its Lua scripts once, at
- * init, and a load that failed (Redis down at start-up) would fail every later call. A call that
- * fails loads the scripts again and is tried once more; while Redis is away that fails at once
- * too, and the limiter lets the request through (passOnStoreError).
+ * A RedisStore that fails open and recovers.
+ * - Fails open: while Redis cannot answer, a call counts nothing and the request goes through.
+ *   The outage is logged once, by the client's events below; express-rate-limit would otherwise
+ *   log every failing call, one line per request.
+ * - Recovers: rate-limit-redis loads its Lua scripts once, at init, and a load that failed (Redis
+ *   down at start-up) would fail every later call. A failing call loads them again and is tried
+ *   once more.
  */
-class RecoveringRedisStore extends RedisStore {
+class FailOpenRedisStore extends RedisStore {
   override async init(options: Options): Promise<void> {
     try {
       await super.init(options);
@@ -29,19 +32,34 @@ class RecoveringRedisStore extends RedisStore {
 
   override async increment(key: string): Promise<IncrementResponse> {
     try {
-      return await super.increment(key);
+      return await this.twice(() => super.increment(key));
     } catch {
-      this.reloadScripts();
-      return super.increment(key);
+      return { totalHits: 0, resetTime: new Date(Date.now() + this.windowMs) };
     }
   }
 
   override async get(key: string): Promise<ClientRateLimitInfo | undefined> {
     try {
-      return await super.get(key);
+      return await this.twice(() => super.get(key));
+    } catch {
+      return undefined;
+    }
+  }
+
+  override async decrement(key: string): Promise<void> {
+    await super.decrement(key).catch(() => undefined);
+  }
+
+  override async resetKey(key: string): Promise<void> {
+    await super.resetKey(key).catch(() => undefined);
+  }
+
+  private async twice<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
     } catch {
       this.reloadScripts();
-      return super.get(key);
+      return call();
     }
   }
 
@@ -57,7 +75,7 @@ class RecoveringRedisStore extends RedisStore {
 /**
  * Rate-limit counters in Redis (API_RATE_LIMIT_REDIS_URL), shared by every API process, so that
  * N replicas enforce one limit rather than N. While Redis cannot be reached, commands fail at once
- * (no offline queue: a request never waits for Redis) and the limiters let requests through; the
+ * (no offline queue: a request never waits for Redis) and requests are let through uncounted; the
  * client reconnects by itself. The outage and the recovery are logged once each.
  */
 export function createRedisRateLimitStores(url: string, logger: Logger, prefix = 'mymonit:rate-limit:'): RateLimitStores {
@@ -82,8 +100,8 @@ export function createRedisRateLimitStores(url: string, logger: Logger, prefix =
   type Reply = boolean | number | string | Array<boolean | number | string>;
   const sendCommand = (...args: string[]) => client.sendCommand<Reply>(args);
   return {
-    perIp: new RecoveringRedisStore({ sendCommand, prefix: `${prefix}ip:` }),
-    perUser: new RecoveringRedisStore({ sendCommand, prefix: `${prefix}user:` }),
+    perIp: new FailOpenRedisStore({ sendCommand, prefix: `${prefix}ip:` }),
+    perUser: new FailOpenRedisStore({ sendCommand, prefix: `${prefix}user:` }),
     /** Waits (at most 2 s) for replies under way, then drops the connection. */
     async close() {
       if (client.isReady) {
