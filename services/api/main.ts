@@ -35,6 +35,8 @@ import { DATABASE, PAGE_LIMITS } from './domain/ports';
 import { UserService } from './domain/users.service';
 import { registerLiveStreamGauge } from './http/http-metrics';
 import { MysqlDatabase } from './infrastructure/mysql-database';
+import { createRedisRateLimitStores } from './infrastructure/redis-rate-limit-stores';
+import type { RateLimitStores } from './infrastructure/redis-rate-limit-stores';
 import { adminRoutes } from './routes/admin.routes';
 import { associationsRoutes } from './routes/associations.routes';
 import { experimentsRoutes } from './routes/experiments.routes';
@@ -44,8 +46,6 @@ import { measureTypesRoutes } from './routes/measure-types.routes';
 import { measuresRoutes } from './routes/measures.routes';
 import { openApiRoutes } from './routes/openapi.routes';
 import { opsRoutes } from './routes/ops.routes';
-import { createRedisRateLimitStores } from './infrastructure/redis-rate-limit-stores';
-import type { RateLimitStores } from './infrastructure/redis-rate-limit-stores';
 import { usersRoutes } from './routes/users.routes';
 
 export interface ApiInfrastructure {
