@@ -1,8 +1,8 @@
 import net from 'node:net';
-import { spawnNode } from './support/processes';
+import { spawnNode, startApiProcess } from './support/processes';
 import { AUTH_EMULATOR_HOST, newIdentity, useAuthEmulator } from './support/firebase-emulator';
 import type { AuthEmulatorLease } from './support/firebase-emulator';
-import { createTestDatabase, freePort, waitFor } from './support/services';
+import { createTestDatabase, freePort } from './support/services';
 import type { TestDatabase } from './support/services';
 
 /** The built API process (dist/services/api/main.js): its start-up refusals and its graceful stop. */
@@ -54,16 +54,13 @@ describe('a running API', () => {
   });
 
   test('serves, reports ready, and stops cleanly on SIGTERM', async () => {
-    const port = await freePort();
-    const api = spawnNode('services/api/main.js', {
+    const api = await startApiProcess({
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
       MYSQL_URL: db.url,
       FIREBASE_AUTH_EMULATOR_HOST: AUTH_EMULATOR_HOST,
-      API_PORT: String(port),
     });
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, `api up\n${api.output()}`, 30_000);
+    const { base, port } = api;
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const res = await fetch(`${base}/experiments/`);
     expect(res.status).toBe(401);
@@ -79,16 +76,13 @@ describe('a running API', () => {
   });
 
   test('reports not ready while the database is unreachable, and answers 503 rather than 500', async () => {
-    const port = await freePort();
     const deadDb = `mysql://root@127.0.0.1:${await freePort()}/mymonit`;
-    const api = spawnNode('services/api/main.js', {
+    const api = await startApiProcess({
       MYSQL_URL: deadDb,
       LOG_LEVEL: 'error',
       FIREBASE_AUTH_EMULATOR_HOST: AUTH_EMULATOR_HOST,
-      API_PORT: String(port),
     });
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, `api up\n${api.output()}`, 30_000);
+    const { base } = api;
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ status: 'not ready', reason: 'database unreachable' });

@@ -1,9 +1,9 @@
 import { createClient } from '@redis/client';
 import { AUTH_EMULATOR_HOST, useAuthEmulator } from './support/firebase-emulator';
 import type { AuthEmulatorLease } from './support/firebase-emulator';
-import { spawnNode } from './support/processes';
+import { startApiProcess } from './support/processes';
 import type { Spawned } from './support/processes';
-import { createTestDatabase, freePort, waitFor } from './support/services';
+import { createTestDatabase, waitFor } from './support/services';
 import type { TestDatabase } from './support/services';
 import { TcpProxy } from './support/tcp-proxy';
 
@@ -31,20 +31,16 @@ async function deleteOurKeys(): Promise<void> {
 }
 
 async function startApi(): Promise<{ base: string; api: Spawned }> {
-  const port = await freePort();
-  const api = spawnNode('services/api/main.js', {
+  const api = await startApiProcess({
     NODE_ENV: 'development',
     LOG_LEVEL: 'info',
     MYSQL_URL: db.url,
     FIREBASE_AUTH_EMULATOR_HOST: AUTH_EMULATOR_HOST,
-    API_PORT: String(port),
     API_RATE_LIMIT_PER_IP: String(PER_IP),
     API_RATE_LIMIT_REDIS_URL: `redis://${proxy.hostPort}/${REDIS_DB}`,
   });
   started.push(api);
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, `api up\n${api.output()}`, 30_000);
-  return { base, api };
+  return { base: api.base, api };
 }
 
 const count = (text: string, what: string): number => text.split(what).length - 1;

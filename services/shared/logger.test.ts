@@ -3,6 +3,20 @@ import winston from 'winston';
 import { withLogContext } from './context';
 import { createLogger, redact, redactSql, redactString } from './logger';
 
+/** A logger whose only transport keeps the lines it writes (the console one removed, for quiet output). */
+function captureLogger() {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  const logger = createLogger({ service: 't', level: 'info', transports: [new winston.transports.Stream({ stream: sink })] });
+  logger.remove(logger.transports[0]);
+  return { logger, lines };
+}
+
 describe('redaction', () => {
   it('strips URL credentials and bearer tokens from strings', () => {
     expect(redactString('amqp://ingest:hunter2@rabbit:5672/x')).toBe('amqp://ingest:***@rabbit:5672/x');
@@ -27,15 +41,7 @@ describe('redaction', () => {
   });
 
   it('logs a database error with its statement, without the values in it', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(chunk.toString());
-        cb();
-      },
-    });
-    const logger = createLogger({ service: 't', level: 'info', transports: [new winston.transports.Stream({ stream: sink })] });
-    logger.remove(logger.transports[0]);
+    const { logger, lines } = captureLogger();
     const err = Object.assign(new Error('Deadlock found when trying to get lock'), {
       code: 'ER_LOCK_DEADLOCK',
       sql: "UPDATE users SET name = 'Ada Lovelace', email = 'ada@example.org' WHERE id = 'U1'",
@@ -47,15 +53,7 @@ describe('redaction', () => {
   });
 
   it('is applied to every record the logger writes, with the context id', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(chunk.toString());
-        cb();
-      },
-    });
-    const logger = createLogger({ service: 't', level: 'info', transports: [new winston.transports.Stream({ stream: sink })] });
-    logger.remove(logger.transports[0]); // keep the test output quiet: only the stream sink
+    const { logger, lines } = captureLogger();
     withLogContext({ requestId: 'req-1' }, () =>
       logger.info('connecting to amqp://svc:topsecret@h', { password: 'pw', url: 'mysql://root:pw2@db/x' }),
     );

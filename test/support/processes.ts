@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { waitFor } from './services';
+import { freePort, waitFor } from './services';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -53,4 +53,19 @@ export async function influxPorts(spawned: Spawned): Promise<{ port: number; met
     return http && ops ? [Number(http[1]), Number(ops[1])] : undefined;
   }, 'the influx endpoint to listen', 30_000);
   return { port, metricsPort };
+}
+
+export interface ApiProcess extends Spawned {
+  readonly port: number;
+  /** http://127.0.0.1:<port> */
+  readonly base: string;
+}
+
+/** The built API (dist/services/api/main.js) on a free port with `env`, once /healthz answers. */
+export async function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
+  const port = await freePort();
+  const api = spawnNode('services/api/main.js', { ...env, API_PORT: String(port) });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, `api up\n${api.output()}`, 30_000);
+  return { ...api, port, base };
 }
