@@ -4,6 +4,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { assertTopology, TOPOLOGY } from './amqp-topology';
 import { retryForever } from './backoff';
 import type { Logger } from './logger';
+import { isDatabaseError, redactServerMessage } from './logger';
 
 /** What a consumer hands to the code that processes messages; no amqplib types leak out. */
 export interface Delivery {
@@ -174,6 +175,6 @@ function toDelivery(channel: Channel, msg: ConsumeMessage, stale: () => boolean)
 
 export function describe(err: unknown): string | undefined {
   if (err === undefined) return undefined;
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  if (err instanceof Error) return `${err.name}: ${isDatabaseError(err) ? redactServerMessage(err.message) : err.message}`;
   return inspect(err);
 }

@@ -1,21 +1,6 @@
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { withLogContext } from './context';
-import { createLogger, redact, redactSql, redactString } from './logger';
-
-/** A logger whose only transport keeps the lines it writes (the console one removed, for quiet output). */
-function captureLogger() {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(chunk.toString());
-      cb();
-    },
-  });
-  const logger = createLogger({ service: 't', level: 'info', transports: [new winston.transports.Stream({ stream: sink })] });
-  logger.remove(logger.transports[0]);
-  return { logger, lines };
-}
+import { redact, redactServerMessage, redactSql, redactString } from './logger';
+import { captureLogger } from '../../test/support/capture-logger';
 
 describe('redaction', () => {
   it('strips URL credentials and bearer tokens from strings', () => {
@@ -50,6 +35,28 @@ describe('redaction', () => {
     expect(lines[0]).not.toMatch(/Lovelace|ada@example\.org|U1/);
     expect(lines[0]).toContain('UPDATE users SET name = ?, email = ? WHERE id = ?');
     expect(lines[0]).toContain('ER_LOCK_DEADLOCK');
+  });
+
+  it('replaces the values a database server quotes in its messages, keeping the index of a duplicate', () => {
+    expect(redactServerMessage("Duplicate entry 'ada@example.org' for key 'users_email'")).toBe("Duplicate entry ? for key 'users_email'");
+    // Values are not escaped in these messages: one with quotes in it goes as a whole.
+    expect(redactServerMessage("Duplicate entry 'O'Brien' for key 'users.users_name'")).toBe("Duplicate entry ? for key 'users.users_name'");
+    expect(redactServerMessage("Incorrect datetime value: 'it's 3pm' for column `db`.`t`.`ts` at row 1")).toBe(
+      'Incorrect datetime value: ? for column `db`.`t`.`ts` at row 1',
+    );
+    expect(redactServerMessage('Lock wait timeout exceeded; try restarting transaction')).toBe('Lock wait timeout exceeded; try restarting transaction');
+  });
+
+  it('logs a copy of a database error without the values; the error itself stays as it was', () => {
+    const { logger, lines } = captureLogger();
+    const text = "Duplicate entry 'ada@example.org' for key 'users_email'";
+    const err = Object.assign(new Error(text), { code: 'ER_DUP_ENTRY', sqlMessage: text, sql: "INSERT INTO users (email) VALUES ('ada@example.org')" });
+    logger.error('request failed', { err, nested: { cause: err } });
+    expect(lines[0]).not.toContain('ada@example.org');
+    expect(lines[0]).toContain("Duplicate entry ? for key 'users_email'");
+    expect(err.message).toBe(text);
+    expect(err.sqlMessage).toBe(text);
+    expect(err.stack).toContain(text);
   });
 
   it('is applied to every record the logger writes, with the context id', () => {

@@ -34,11 +34,59 @@ export function redactSql(sql: string): string {
   return sql.replace(SQL_STRING, '?').replace(SQL_HEX, '?').replace(SQL_NUMBER, '?');
 }
 
-/** Deep copy with secret-looking keys masked and credentials stripped from strings. */
+/** A database server's error: mysql2 puts the server's text in `sqlMessage`. */
+interface DatabaseError extends Error {
+  sqlMessage: string;
+  sql?: unknown;
+}
+
+export function isDatabaseError(err: unknown): err is DatabaseError {
+  return err instanceof Error && typeof (err as Partial<DatabaseError>).sqlMessage === 'string';
+}
+
+/** An ER_DUP_ENTRY text: the value, then the index it collided on, which stays. */
+const DUPLICATE_ENTRY = /^(Duplicate entry )'.*'( for key '[^']*')$/s;
+
+/**
+ * A database server's error message without the values it quotes: MariaDB and MySQL name the
+ * offending value ("Duplicate entry 'ada@example.org' for key 'users_email'", "Incorrect datetime
+ * value: '…' for column `db`.`t`.`c` at row 1"), unescaped, so a value may itself hold quotes.
+ * The index name of a duplicate stays (it says what collided); otherwise everything from the
+ * first quote to the last becomes ?. Identifiers are backquoted and stay.
+ */
+export function redactServerMessage(message: string): string {
+  if (DUPLICATE_ENTRY.test(message)) return message.replace(DUPLICATE_ENTRY, '$1?$2');
+  const first = message.indexOf("'");
+  const last = message.lastIndexOf("'");
+  return first < 0 || last === first ? message : `${message.slice(0, first)}?${message.slice(last + 1)}`;
+}
+
+/**
+ * A copy of an error fit for a log line: credentials stripped from its text, and for a database
+ * error, the values in the server's message and in the statement mysql2 attaches (`sql`) replaced
+ * by ?. The caller's error is left as it was: code up the stack may still read it.
+ */
+function redactedError(err: Error): Error {
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(err) as object) as Error, err);
+  let { message, stack } = err;
+  if (isDatabaseError(err)) {
+    const safe = redactServerMessage(err.message);
+    if (stack) stack = stack.split(err.message).join(safe);
+    message = safe;
+    (copy as DatabaseError).sqlMessage = redactServerMessage(err.sqlMessage);
+  }
+  const sql = (err as { sql?: unknown }).sql;
+  if (typeof sql === 'string') (copy as DatabaseError).sql = redactSql(sql);
+  Object.defineProperty(copy, 'message', { value: redactString(message), writable: true, configurable: true });
+  if (stack) Object.defineProperty(copy, 'stack', { value: redactString(stack), writable: true, configurable: true });
+  return copy;
+}
+
+/** Deep copy with secret-looking keys masked, credentials stripped from strings, errors as redactedError. */
 export function redact(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redactString(value);
   if (value === null || typeof value !== 'object' || depth > 8) return value;
-  if (value instanceof Error) return value;
+  if (value instanceof Error) return redactedError(value);
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
@@ -53,12 +101,6 @@ const redactFormat = winston.format((info) => {
     const v = info[key];
     if (key === 'level') continue;
     info[key] = SECRET_KEY.test(key) && v !== undefined && v !== null ? '[REDACTED]' : redact(v);
-  }
-  if (info.err instanceof Error) {
-    const err = info.err as Error & { sql?: unknown };
-    err.message = redactString(err.message);
-    if (err.stack) err.stack = redactString(err.stack);
-    if (typeof err.sql === 'string') err.sql = redactSql(err.sql);
   }
   return info;
 });
