@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { connect } from '../db/src/pool';
 import { API_NODE_FLAGS } from '../services/api/node-flags';
 import { microsToIso } from '../services/shared/measure-contract';
 import { addScientist, ApiProcess, AuthEmulator, DATASET_TYPES, PROJECT_ID, prepareDataset } from './api-bench-env';
@@ -97,6 +98,35 @@ interface LatencyFigures extends LoadFigures {
   readonly apiLoopDelayP99Ms: number | undefined;
   readonly apiLoopDelayMaxMs: number | undefined;
   readonly apiGcMs: number | undefined;
+  /** InnoDB pages read from disk per request (the server's counter: any other load counts too). */
+  readonly dbDiskReads: number;
+}
+
+/** What the database server holds in memory, against the data set's size. */
+interface DatabaseMemory {
+  readonly bufferPoolMiB: number;
+  readonly dataSetMiB: number;
+  /** InnoDB pages read from disk since the server started; a difference is a phase's reads. */
+  diskReads(): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function databaseMemory(url: string): Promise<DatabaseMemory> {
+  const conn = await connect(url);
+  const [[sizes]] = (await conn.query(
+    'SELECT @@innodb_buffer_pool_size AS pool, (SELECT data_length + index_length FROM information_schema.tables ' +
+      "WHERE table_schema = DATABASE() AND table_name = 'measures') AS data",
+  )) as unknown as [Array<{ pool: number | string; data: number | string }>];
+  const mib = (bytes: number | string): number => Math.round(Number(bytes) / 2 ** 20);
+  return {
+    bufferPoolMiB: mib(sizes.pool),
+    dataSetMiB: mib(sizes.data),
+    diskReads: async () => {
+      const [rows] = (await conn.query("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'")) as unknown as [Array<{ Value: string }>];
+      return Number(rows[0].Value);
+    },
+    close: () => conn.end(),
+  };
 }
 
 /** Values of the API's Prometheus metrics, summed over labels, by metric name. */
@@ -113,12 +143,14 @@ async function scrape(api: ApiProcess): Promise<Map<string, number>> {
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** Runs a load and reads the CPU the API and the database used for it. */
-async function measured(api: ApiProcess, load: () => Promise<LoadFigures>): Promise<LatencyFigures> {
+async function measured(api: ApiProcess, db: DatabaseMemory, load: () => Promise<LoadFigures>): Promise<LatencyFigures> {
   // A scrape also restarts the event loop delay histogram, so the next one covers this load only.
   const before = await scrape(api);
+  const readsBefore = await db.diskReads();
   const cpu = CpuWindow.open(api.pid);
   const f = await load();
   const use: CpuUse = cpu.close(Math.max(1, f.requests));
+  const reads = (await db.diskReads()) - readsBefore;
   const after = await scrape(api);
   const ms = (name: string): number | undefined => {
     const v = after.get(name);
@@ -134,6 +166,7 @@ async function measured(api: ApiProcess, load: () => Promise<LoadFigures>): Prom
     apiLoopDelayP99Ms: ms('nodejs_eventloop_lag_p99_seconds'),
     apiLoopDelayMaxMs: ms('nodejs_eventloop_lag_max_seconds'),
     apiGcMs: gcBefore === undefined || gcAfter === undefined ? undefined : round((gcAfter - gcBefore) * 1000),
+    dbDiskReads: round(reads / Math.max(1, f.requests), 2),
   };
 }
 
@@ -196,7 +229,8 @@ async function csvExport(api: ApiProcess, token: string, experimentId: number): 
 function describe(name: string, f: LatencyFigures, targetMs?: number): string {
   return (
     `${name}: ${f.requests} requests, ${f.rps} req/s, p50 ${f.p50Ms} ms, p95 ${f.p95Ms} ms, p99 ${f.p99Ms} ms${targetMs === undefined ? '' : ` (target < ${targetMs} ms)`}, ` +
-    `max ${f.maxMs} ms, failed ${f.failed}; CPU per request: api ${f.apiCpuMs} ms, database ${f.dbCpuMs ?? '?'} ms; machine busy ${Math.round(f.machineBusy * 100)}%; ` +
+    `max ${f.maxMs} ms, failed ${f.failed}; CPU per request: api ${f.apiCpuMs} ms, database ${f.dbCpuMs ?? '?'} ms; ` +
+    `database pages read from disk per request ${f.dbDiskReads}; machine busy ${Math.round(f.machineBusy * 100)}%; ` +
     `api event loop delay p99 ${f.apiLoopDelayP99Ms ?? '?'} ms, max ${f.apiLoopDelayMaxMs ?? '?'} ms, GC ${f.apiGcMs ?? '?'} ms` +
     (f.sendLagP99Ms === undefined ? '' : `; load generator late by p99 ${f.sendLagP99Ms} ms, max ${f.sendLagMaxMs} ms`)
   );
@@ -227,6 +261,13 @@ async function main(): Promise<void> {
     dataset = await prepareDataset(o.rows, o.keep, out);
     figures.loadSeconds = dataset.reused ? 0 : Math.round((Date.now() - loadStarted) / 1000);
     out(dataset.reused ? 'data set reused' : `data set loaded in ${String(figures.loadSeconds)} s`);
+    const db = await databaseMemory(dataset.url);
+    cleanup.push(() => db.close());
+    figures.database = { bufferPoolMiB: db.bufferPoolMiB, dataSetMiB: db.dataSetMiB };
+    out(
+      `database: InnoDB buffer pool ${db.bufferPoolMiB} MiB, measures with indexes ${db.dataSetMiB} MiB` +
+        (db.bufferPoolMiB < db.dataSetMiB ? ' (reads beyond the pool go to the disk)' : ''),
+    );
 
     out('starting the Auth emulator and the API…');
     const emulator = await AuthEmulator.start();
@@ -266,21 +307,21 @@ async function main(): Promise<void> {
 
     if (o.phases.has('page')) {
       out(`page: 1,000 rows at a random instant, ${o.pageRate} requests/s for ${o.seconds} s…`);
-      const f = await measured(api, () => paced({ baseUrl: api.baseUrl, token, seconds: o.seconds, path: pagePath, rate: o.pageRate }));
+      const f = await measured(api, db, () => paced({ baseUrl: api.baseUrl, token, seconds: o.seconds, path: pagePath, rate: o.pageRate }));
       out(describe('page', f, TARGETS.pageP99Ms));
       figures.page = { rate: o.pageRate, ...f };
     }
     if (o.phases.has('aggregate')) {
       out(`aggregate: one day at 1-minute buckets of one measure type, ${o.aggregateRate} requests/s for ${o.seconds} s…`);
-      const f = await measured(api, () => paced({ baseUrl: api.baseUrl, token, seconds: o.seconds, path: aggregatePath, rate: o.aggregateRate }));
+      const f = await measured(api, db, () => paced({ baseUrl: api.baseUrl, token, seconds: o.seconds, path: aggregatePath, rate: o.aggregateRate }));
       out(describe('aggregate', f, TARGETS.aggregateP99Ms));
       figures.aggregate = { rate: o.aggregateRate, ...f };
     }
     if (o.phases.has('max')) {
       out(`most requests/s: autocannon, ${MAX_CONNECTIONS} connections each sending on the last answer, ${MAX_SECONDS} s per kind…`);
-      const page = await measured(api, () => saturate({ baseUrl: api.baseUrl, token, seconds: MAX_SECONDS, path: pagePath, connections: MAX_CONNECTIONS }));
+      const page = await measured(api, db, () => saturate({ baseUrl: api.baseUrl, token, seconds: MAX_SECONDS, path: pagePath, connections: MAX_CONNECTIONS }));
       out(describe('page, saturated', page));
-      const aggregate = await measured(api, () => saturate({ baseUrl: api.baseUrl, token, seconds: MAX_SECONDS, path: aggregatePath, connections: MAX_CONNECTIONS }));
+      const aggregate = await measured(api, db, () => saturate({ baseUrl: api.baseUrl, token, seconds: MAX_SECONDS, path: aggregatePath, connections: MAX_CONNECTIONS }));
       out(describe('aggregate, saturated', aggregate));
       figures.max = { connections: MAX_CONNECTIONS, page, aggregate };
     }
