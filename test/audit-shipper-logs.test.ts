@@ -53,6 +53,23 @@ const value = async (name) => (await metrics.registry.getSingleMetric(name).get(
 })();
 `;
 
+/** Logs PARTIAL_LINES lines with Elasticsearch up, then waits for 'go' to flush and exit. */
+const PARTIAL_LINES = 20;
+const CHILD_UP = `
+const { createLogger, flushLogger } = require(${JSON.stringify(path.join(ROOT, 'dist/services/shared/logger.js'))});
+const readline = require('node:readline');
+const logger = createLogger({ service: 'log-test', level: 'info', elasticsearch: { url: process.env.ES_URL, bufferLimit: 1000, flushIntervalMs: 200, requestTimeoutMs: 2000 } });
+logger.remove(logger.transports[0]);
+for (let seq = 0; seq < ${PARTIAL_LINES}; seq++) logger.info('line', { seq });
+const rl = readline.createInterface({ input: process.stdin });
+rl.once('close', () => process.exit(3));
+rl.once('line', async () => {
+  await flushLogger(logger, 15000);
+  process.stdout.write('FLUSHED\\n');
+  process.exit(0);
+});
+`;
+
 describe('operational logs to Elasticsearch', () => {
   let es: FakeElasticsearch;
   let child: ChildProcessWithoutNullStreams | undefined;
@@ -64,6 +81,31 @@ describe('operational logs to Elasticsearch', () => {
   afterEach(async () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await es.stop();
+  });
+
+  it('stores each line once when a partly refused bulk is sent again, in action lines Elasticsearch 9 accepts', async () => {
+    // One line is pushed back once (429): winston-elasticsearch then sends its whole bulk again.
+    let pushedBack = false;
+    es.itemFault = (item) => {
+      if (item.doc.seq !== 5 || pushedBack) return undefined;
+      pushedBack = true;
+      return { status: 429, type: 'es_rejected_execution_exception', reason: 'queue full' };
+    };
+    const proc = spawn(process.execPath, ['-e', CHILD_UP], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ES_URL: es.url }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child = proc;
+    let stderr = '';
+    proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    const seqs = (): number[] => es.docs('mymonit-logs-').map((d) => Number(d.source.seq));
+    await waitFor(() => new Set(seqs()).size === PARTIAL_LINES, `every line stored (stderr: ${stderr})`);
+    proc.stdin.write('go\n');
+    expect(await exited).toBe(0);
+
+    expect(es.malformedRequests).toBe(0);
+    expect(seqs().sort((a, b) => a - b)).toEqual(Array.from({ length: PARTIAL_LINES }, (_, i) => i));
+    // The retry did happen, and brought lines that were already stored: they were overwritten.
+    const sentTwice = [...es.arrivals.values()].filter((n) => n > 1).length;
+    expect(sentTwice).toBeGreaterThan(1);
   });
 
   it('keeps a bounded buffer while Elasticsearch is away, counts the dropped lines and flushes the rest on shutdown', async () => {
@@ -101,6 +143,7 @@ describe('operational logs to Elasticsearch', () => {
     const docs = es.docs('mymonit-logs-');
     const seqs = new Set(docs.map((d) => String(d.source.seq)));
     expect(seqs.size).toBe(state.buffered + 1);
+    expect(docs).toHaveLength(state.buffered + 1); // no line stored twice
     expect(seqs.has('last')).toBe(true);
     for (const d of docs) {
       expect(d.index).toMatch(/^mymonit-logs-\d{4}\.\d{2}\.\d{2}$/);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import winston from 'winston';
 import { ecsFields, ecsStringify } from '@elastic/ecs-winston-format';
@@ -236,6 +237,7 @@ function elasticsearchTransport(o: ElasticsearchLogOptions): winston.transport {
   transport.on('warning', (err: unknown) => reportTransportTrouble(err));
   const registry = o.metrics?.registry;
   const writer = (transport as unknown as { bulkWriter: BulkWriterInternals }).bulkWriter;
+  sendEachLineUnderItsOwnId(client, writer);
   const dropped = registry
     ? ((registry.getSingleMetric('mymonit_log_lines_dropped_total') as Counter | undefined) ??
       new Counter({
@@ -256,6 +258,41 @@ function elasticsearchTransport(o: ElasticsearchLogOptions): winston.transport {
   }
   countDroppedLines(transport, writer, o.bufferLimit, () => dropped?.inc());
   return transport;
+}
+
+type BulkParams = { body?: unknown[] } & Record<string, unknown>;
+
+/**
+ * What winston-elasticsearch sends, fixed on its way out (its 0.19 has both faults):
+ * - its action lines carry its retry count next to the operation (`{"index":{…},"attempts":0}`),
+ *   which Elasticsearch 8 accepts with a critical deprecation and 9 refuses, whole request and all;
+ * - after a partial failure, or a reply lost once the write was done, it sends the whole bulk
+ *   again, and Elasticsearch gave each line a new id: every line already stored was stored twice.
+ * Each line gets an id when it is buffered, and each action line is rebuilt with only the
+ * operation, its index and that id: sending a line again overwrites it. The writer's own body,
+ * which its retry bookkeeping reads, is left as it is.
+ */
+function sendEachLineUnderItsOwnId(client: Client, writer: BulkWriterInternals): void {
+  const ids = new WeakMap<object, string>();
+  const append = writer.append.bind(writer);
+  writer.append = (index, doc) => {
+    if (typeof doc === 'object' && doc !== null) ids.set(doc, randomUUID());
+    append(index, doc);
+  };
+  const bulk = client.bulk.bind(client) as (params: BulkParams) => Promise<unknown>;
+  (client as unknown as { bulk: (params: BulkParams) => Promise<unknown> }).bulk = (params) => {
+    const body = params.body;
+    if (!Array.isArray(body)) return bulk(params);
+    const lines = body.map((entry, i) => {
+      if (i % 2 === 1) return entry;
+      const action = entry as Record<string, { _index?: string } | undefined>;
+      const op = 'create' in action ? 'create' : 'index';
+      const doc = body[i + 1];
+      const id = typeof doc === 'object' && doc !== null ? ids.get(doc) : undefined;
+      return { [op]: { _index: action[op]?._index, ...(id === undefined ? {} : { _id: id }) } };
+    });
+    return bulk({ ...params, body: lines });
+  };
 }
 
 function countDroppedLines(transport: winston.transport, writer: BulkWriterInternals, bufferLimit: number, onDrop: () => void): void {

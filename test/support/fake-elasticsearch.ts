@@ -4,7 +4,8 @@ import type { AddressInfo, Socket } from 'node:net';
 /**
  * Enough of Elasticsearch 8 for @elastic/elasticsearch and winston-elasticsearch: the product
  * header, `GET /`, index templates, cluster health and `_bulk` with per-item results, keeping
- * documents by index and _id. Faults are injected by the test: being down (connections cut at
+ * documents by index and _id, and refusing an action line with more than its operation in it as
+ * Elasticsearch 9 does. Faults are injected by the test: being down (connections cut at
  * once), whole requests answered 429/503, per-item errors (429, 400 mapping errors), a bulk
  * response held back after storing (to kill a client mid-request), and a gate that holds bulk
  * requests until several are in flight at once (to prove concurrent replicas).
@@ -52,6 +53,8 @@ export class FakeElasticsearch {
   refusedConnections = 0;
   /** Requests answered with an injected whole-request error. */
   failedRequests = 0;
+  /** Bulk requests refused for an action line holding more than the operation. */
+  malformedRequests = 0;
 
   /** Per-item fault; undefined stores the document. */
   itemFault: ((item: BulkItem) => ItemFault | undefined) | undefined;
@@ -211,7 +214,15 @@ export class FakeElasticsearch {
     let errors = false;
     for (let i = 0; i < lines.length; i += 2) {
       const action = JSON.parse(lines[i]) as Record<string, { _index?: string; _id?: string }>;
-      const [op] = Object.keys(action);
+      const keys = Object.keys(action);
+      if (keys.length !== 1) {
+        // Elasticsearch 9 refuses the whole request; 8 accepts it with a critical deprecation.
+        this.malformedRequests++;
+        const reason = `Malformed action/metadata line [${i + 1}], expected END_OBJECT but found [FIELD_NAME]`;
+        send(res, 400, { error: { type: 'illegal_argument_exception', reason }, status: 400 });
+        return;
+      }
+      const [op] = keys;
       const meta = action[op];
       const index = meta._index ?? defaultIndex ?? 'missing-index';
       const id = meta._id ?? `auto-${this.bulkRequests}-${i}`;
