@@ -44,6 +44,7 @@ describe('redaction', () => {
     expect(redactServerMessage("Incorrect datetime value: 'it's 3pm' for column `db`.`t`.`ts` at row 1")).toBe(
       'Incorrect datetime value: ? for column `db`.`t`.`ts` at row 1',
     );
+    expect(redactServerMessage("Incorrect string value: 'caf\\xC3 at row 1")).toBe('Incorrect string value: ?');
     expect(redactServerMessage('Lock wait timeout exceeded; try restarting transaction')).toBe('Lock wait timeout exceeded; try restarting transaction');
   });
 

@@ -53,13 +53,16 @@ const DUPLICATE_ENTRY = /^(Duplicate entry )'.*'( for key '[^']*')$/s;
  * offending value ("Duplicate entry 'ada@example.org' for key 'users_email'", "Incorrect datetime
  * value: '…' for column `db`.`t`.`c` at row 1"), unescaped, so a value may itself hold quotes.
  * The index name of a duplicate stays (it says what collided); otherwise everything from the
- * first quote to the last becomes ?. Identifiers are backquoted and stay.
+ * first quote to the last (or to the end, for a lone quote) becomes ?. Identifiers are
+ * backquoted and stay.
  */
 export function redactServerMessage(message: string): string {
   if (DUPLICATE_ENTRY.test(message)) return message.replace(DUPLICATE_ENTRY, '$1?$2');
   const first = message.indexOf("'");
+  if (first < 0) return message;
+  // A lone quote (a value cut short) hides everything after it.
   const last = message.lastIndexOf("'");
-  return first < 0 || last === first ? message : `${message.slice(0, first)}?${message.slice(last + 1)}`;
+  return `${message.slice(0, first)}?${last === first ? '' : message.slice(last + 1)}`;
 }
 
 /**
