@@ -57,15 +57,18 @@ const value = async (name) => (await metrics.registry.getSingleMetric(name).get(
 const PARTIAL_LINES = 20;
 const CHILD_UP = `
 const { createLogger, flushLogger } = require(${JSON.stringify(path.join(ROOT, 'dist/services/shared/logger.js'))});
+const { createMetrics } = require(${JSON.stringify(path.join(ROOT, 'dist/services/shared/metrics.js'))});
 const readline = require('node:readline');
-const logger = createLogger({ service: 'log-test', level: 'info', elasticsearch: { url: process.env.ES_URL, bufferLimit: 1000, flushIntervalMs: 200, requestTimeoutMs: 2000 } });
+const metrics = createMetrics('log-test');
+const logger = createLogger({ service: 'log-test', level: 'info', elasticsearch: { url: process.env.ES_URL, bufferLimit: 1000, flushIntervalMs: 200, requestTimeoutMs: 2000, metrics } });
 logger.remove(logger.transports[0]);
 for (let seq = 0; seq < ${PARTIAL_LINES}; seq++) logger.info('line', { seq });
 const rl = readline.createInterface({ input: process.stdin });
 rl.once('close', () => process.exit(3));
 rl.once('line', async () => {
   await flushLogger(logger, 15000);
-  process.stdout.write('FLUSHED\\n');
+  const dropped = (await metrics.registry.getSingleMetric('mymonit_log_lines_dropped_total').get()).values[0]?.value ?? 0;
+  process.stdout.write('DROPPED ' + dropped + '\\n');
   process.exit(0);
 });
 `;
@@ -83,10 +86,11 @@ describe('operational logs to Elasticsearch', () => {
     await es.stop();
   });
 
-  it('stores each line once when a partly refused bulk is sent again, in action lines Elasticsearch 9 accepts', async () => {
-    // One line is pushed back once (429): winston-elasticsearch then sends its whole bulk again.
+  it('sends again only the lines Elasticsearch pushed back, drops and counts a refused one, stores each once', async () => {
+    // Line 5 is pushed back once (429); line 7 is refused for good (a mapping error).
     let pushedBack = false;
     es.itemFault = (item) => {
+      if (item.doc.seq === 7) return { status: 400, type: 'document_parsing_exception', reason: 'failed to parse field [seq]' };
       if (item.doc.seq !== 5 || pushedBack) return undefined;
       pushedBack = true;
       return { status: 429, type: 'es_rejected_execution_exception', reason: 'queue full' };
@@ -95,17 +99,25 @@ describe('operational logs to Elasticsearch', () => {
     child = proc;
     let stderr = '';
     proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    let stdout = '';
+    proc.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
     const seqs = (): number[] => es.docs('mymonit-logs-').map((d) => Number(d.source.seq));
-    await waitFor(() => new Set(seqs()).size === PARTIAL_LINES, `every line stored (stderr: ${stderr})`);
+    await waitFor(() => new Set(seqs()).size === PARTIAL_LINES - 1, `every other line stored (stderr: ${stderr})`);
     proc.stdin.write('go\n');
     expect(await exited).toBe(0);
 
     expect(es.malformedRequests).toBe(0);
-    expect(seqs().sort((a, b) => a - b)).toEqual(Array.from({ length: PARTIAL_LINES }, (_, i) => i));
-    // The retry did happen, and brought lines that were already stored: they were overwritten.
-    const sentTwice = [...es.arrivals.values()].filter((n) => n > 1).length;
-    expect(sentTwice).toBeGreaterThan(1);
+    expect(seqs().sort((a, b) => a - b)).toEqual(Array.from({ length: PARTIAL_LINES }, (_, i) => i).filter((i) => i !== 7));
+    const arrivalsOf = (seq: number): number => {
+      const d = es.docs('mymonit-logs-').find((x) => x.source.seq === seq);
+      return d ? (es.arrivals.get(`${d.index}/${d.id}`) ?? 0) : 0;
+    };
+    expect(arrivalsOf(5)).toBe(2); // pushed back, sent again
+    expect(arrivalsOf(0)).toBe(1); // stored at once, never sent again
+    // The refused line went once and was counted as dropped, not retried.
+    expect([...es.arrivals.values()].reduce((n, a) => n + a, 0)).toBe(PARTIAL_LINES + 1);
+    expect(stdout).toContain('DROPPED 1');
   });
 
   it('keeps a bounded buffer while Elasticsearch is away, counts the dropped lines and flushes the rest on shutdown', async () => {

@@ -240,7 +240,7 @@ function elasticsearchTransport(o: ElasticsearchLogOptions): winston.transport {
   transport.on('warning', (err: unknown) => reportTransportTrouble(err));
   const registry = o.metrics?.registry;
   const writer = (transport as unknown as { bulkWriter: BulkWriterInternals }).bulkWriter;
-  sendEachLineUnderItsOwnId(client, writer);
+  const stored = sendEachLineOnce(client, writer);
   const dropped = registry
     ? ((registry.getSingleMetric('mymonit_log_lines_dropped_total') as Counter | undefined) ??
       new Counter({
@@ -259,31 +259,37 @@ function elasticsearchTransport(o: ElasticsearchLogOptions): winston.transport {
       },
     });
   }
-  countDroppedLines(transport, writer, o.bufferLimit, () => dropped?.inc());
+  countDroppedLines(transport, writer, o.bufferLimit, stored, () => dropped?.inc());
   return transport;
 }
 
 type BulkParams = { body?: unknown[] } & Record<string, unknown>;
+type BulkReply = { items?: Array<Record<string, { status?: number } | undefined>> };
 
 /**
- * What winston-elasticsearch sends, fixed on its way out (its 0.19 has both faults):
+ * What winston-elasticsearch sends, fixed on its way out (its 0.19 has these faults):
  * - its action lines carry its retry count next to the operation (`{"index":{…},"attempts":0}`),
  *   which Elasticsearch 8 accepts with a critical deprecation and 9 refuses, whole request and all;
- * - after a partial failure, or a reply lost once the write was done, it sends the whole bulk
- *   again, and Elasticsearch gave each line a new id: every line already stored was stored twice.
+ * - after a partial failure it puts the whole bulk back: lines already stored were stored again,
+ *   and a line refused for good (a mapping error) went back up to 400 times, pausing the shipping
+ *   each time.
  * Each line gets an id when it is buffered, and each action line is rebuilt with only the
- * operation, its index and that id: sending a line again overwrites it. The writer's own body,
- * which its retry bookkeeping reads, is left as it is.
+ * operation, its index and that id, so a line sent again (a reply lost after the write) overwrites
+ * itself. From each reply, a line stored or refused for good is marked `created` in the writer's
+ * own body, which its rollback skips: only lines pushed back (429, 5xx) are sent again. Refused
+ * lines are then neither buffered nor stored, and countDroppedLines counts them as dropped.
+ * Returns the lines Elasticsearch stored.
  */
-function sendEachLineUnderItsOwnId(client: Client, writer: BulkWriterInternals): void {
+function sendEachLineOnce(client: Client, writer: BulkWriterInternals): WeakSet<object> {
   const ids = new WeakMap<object, string>();
+  const stored = new WeakSet<object>();
   const append = writer.append.bind(writer);
   writer.append = (index, doc) => {
     if (typeof doc === 'object' && doc !== null) ids.set(doc, randomUUID());
     append(index, doc);
   };
   const bulk = client.bulk.bind(client) as (params: BulkParams) => Promise<unknown>;
-  (client as unknown as { bulk: (params: BulkParams) => Promise<unknown> }).bulk = (params) => {
+  (client as unknown as { bulk: (params: BulkParams) => Promise<unknown> }).bulk = async (params) => {
     const body = params.body;
     if (!Array.isArray(body)) return bulk(params);
     const lines = body.map((entry, i) => {
@@ -294,11 +300,28 @@ function sendEachLineUnderItsOwnId(client: Client, writer: BulkWriterInternals):
       const id = typeof doc === 'object' && doc !== null ? ids.get(doc) : undefined;
       return { [op]: { _index: action[op]?._index, ...(id === undefined ? {} : { _id: id }) } };
     });
-    return bulk({ ...params, body: lines });
+    const reply = await bulk({ ...params, body: lines });
+    const items = (reply as BulkReply | undefined)?.items ?? [];
+    items.forEach((item, k) => {
+      const status = Object.values(item)[0]?.status ?? 0;
+      const action = body[2 * k] as { created?: boolean } | undefined;
+      const doc = body[2 * k + 1];
+      if (!action || status === 0 || status === 429 || status >= 500) return;
+      action.created = true;
+      if (status < 300 && typeof doc === 'object' && doc !== null) stored.add(doc);
+    });
+    return reply;
   };
+  return stored;
 }
 
-function countDroppedLines(transport: winston.transport, writer: BulkWriterInternals, bufferLimit: number, onDrop: () => void): void {
+function countDroppedLines(
+  transport: winston.transport,
+  writer: BulkWriterInternals,
+  bufferLimit: number,
+  stored: WeakSet<object>,
+  onDrop: () => void,
+): void {
   const accepted = new Set<unknown>();
   const inFlight = new Map<unknown[], unknown[]>();
   // The writer emits 'warning' from the catch of the write that failed, in the same microtask run
@@ -325,7 +348,7 @@ function countDroppedLines(transport: winston.transport, writer: BulkWriterInter
     inFlight.set(body, docs);
     await write(body);
     inFlight.delete(body);
-    if (!failedNow) for (const d of docs) accepted.delete(d);
+    for (const d of docs) if (!failedNow || stored.has(d as object)) accepted.delete(d);
     const live = new Set<unknown>(writer.bulk.map((e) => e.doc));
     for (const ds of inFlight.values()) for (const d of ds) live.add(d);
     for (const d of accepted) {
