@@ -77,6 +77,17 @@ describe('operational logs to Elasticsearch', () => {
   let es: FakeElasticsearch;
   let child: ChildProcessWithoutNullStreams | undefined;
 
+  /** One of the scripts above in a child process, with Elasticsearch at es.url. */
+  function startChild(script: string) {
+    const proc = spawn(process.execPath, ['-e', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ES_URL: es.url }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child = proc;
+    const output = { stdout: '', stderr: '' };
+    proc.stdout.on('data', (b: Buffer) => (output.stdout += b.toString()));
+    proc.stderr.on('data', (b: Buffer) => (output.stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    return { proc, output, exited };
+  }
+
   beforeEach(async () => {
     es = await new FakeElasticsearch().start();
   });
@@ -95,15 +106,9 @@ describe('operational logs to Elasticsearch', () => {
       pushedBack = true;
       return { status: 429, type: 'es_rejected_execution_exception', reason: 'queue full' };
     };
-    const proc = spawn(process.execPath, ['-e', CHILD_UP], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ES_URL: es.url }, stdio: ['pipe', 'pipe', 'pipe'] });
-    child = proc;
-    let stderr = '';
-    proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    let stdout = '';
-    proc.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    const { proc, output, exited } = startChild(CHILD_UP);
     const seqs = (): number[] => es.docs('mymonit-logs-').map((d) => Number(d.source.seq));
-    await waitFor(() => new Set(seqs()).size === PARTIAL_LINES - 1, `every other line stored (stderr: ${stderr})`);
+    await waitFor(() => new Set(seqs()).size === PARTIAL_LINES - 1, `every other line stored (stderr: ${output.stderr})`);
     proc.stdin.write('go\n');
     expect(await exited).toBe(0);
 
@@ -117,26 +122,18 @@ describe('operational logs to Elasticsearch', () => {
     expect(arrivalsOf(0)).toBe(1); // stored at once, never sent again
     // The refused line went once and was counted as dropped, not retried.
     expect([...es.arrivals.values()].reduce((n, a) => n + a, 0)).toBe(PARTIAL_LINES + 1);
-    expect(stdout).toContain('DROPPED 1');
+    expect(output.stdout).toContain('DROPPED 1');
   });
 
   it('keeps a bounded buffer while Elasticsearch is away, counts the dropped lines and flushes the rest on shutdown', async () => {
     es.setDown(true);
-    const proc = spawn(process.execPath, ['-e', CHILD], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ES_URL: es.url },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child = proc;
-    let stderr = '';
-    proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    const { proc, output, exited } = startChild(CHILD);
     const lines = readline.createInterface({ input: proc.stdout });
     const next = async (): Promise<string> =>
       new Promise((resolve, reject) => {
         lines.once('line', resolve);
         // 'close' of stdout, not 'exit': the process may exit before its last line is read.
-        lines.once('close', () => reject(new Error(`child ended early:\n${stderr}`)));
+        lines.once('close', () => reject(new Error(`child ended early:\n${output.stderr}`)));
       });
 
     const stateLine = await next();

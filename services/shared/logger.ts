@@ -220,6 +220,8 @@ function elasticsearchTransport(o: ElasticsearchLogOptions): winston.transport {
     Connection: HttpConnection,
     ...(o.ca !== undefined && { tls: { ca: o.ca } }),
   });
+  /** Each line's Elasticsearch _id, given when it is made (see sendEachLineOnce). */
+  const ids = new WeakMap<object, string>();
   const options: ElasticsearchTransportOptions & { internalLogger: (...args: unknown[]) => void } = {
     client,
     indexPrefix: 'mymonit-logs',
@@ -231,7 +233,9 @@ function elasticsearchTransport(o: ElasticsearchLogOptions): winston.transport {
     // The document is the very JSON line written to stdout: same fields, same redaction.
     transformer: (data: LogData): unknown => {
       const line: unknown = data.meta[MESSAGE as unknown as string];
-      return typeof line === 'string' ? (JSON.parse(line) as unknown) : { message: String(data.message) };
+      const doc = typeof line === 'string' ? (JSON.parse(line) as object) : { message: String(data.message) };
+      ids.set(doc, randomUUID());
+      return doc;
     },
     // Undeclared in its typings: where it reports documents Elasticsearch refused.
     internalLogger: (...args: unknown[]) => reportTransportTrouble(args.map((a) => (a instanceof Error ? a.message : JSON.stringify(a))).join(' ')),
@@ -240,7 +244,7 @@ function elasticsearchTransport(o: ElasticsearchLogOptions): winston.transport {
   transport.on('warning', (err: unknown) => reportTransportTrouble(err));
   const registry = o.metrics?.registry;
   const writer = (transport as unknown as { bulkWriter: BulkWriterInternals }).bulkWriter;
-  const stored = sendEachLineOnce(client, writer);
+  const stored = sendEachLineOnce(client, ids);
   const dropped = registry
     ? ((registry.getSingleMetric('mymonit_log_lines_dropped_total') as Counter | undefined) ??
       new Counter({
@@ -273,21 +277,15 @@ type BulkReply = { items?: Array<Record<string, { status?: number } | undefined>
  * - after a partial failure it puts the whole bulk back: lines already stored were stored again,
  *   and a line refused for good (a mapping error) went back up to 400 times, pausing the shipping
  *   each time.
- * Each line gets an id when it is buffered, and each action line is rebuilt with only the
+ * Each line has an id from when it was made (`ids`), and each action line is rebuilt with only the
  * operation, its index and that id, so a line sent again (a reply lost after the write) overwrites
  * itself. From each reply, a line stored or refused for good is marked `created` in the writer's
  * own body, which its rollback skips: only lines pushed back (429, 5xx) are sent again. Refused
  * lines are then neither buffered nor stored, and countDroppedLines counts them as dropped.
  * Returns the lines Elasticsearch stored.
  */
-function sendEachLineOnce(client: Client, writer: BulkWriterInternals): WeakSet<object> {
-  const ids = new WeakMap<object, string>();
+function sendEachLineOnce(client: Client, ids: WeakMap<object, string>): WeakSet<object> {
   const stored = new WeakSet<object>();
-  const append = writer.append.bind(writer);
-  writer.append = (index, doc) => {
-    if (typeof doc === 'object' && doc !== null) ids.set(doc, randomUUID());
-    append(index, doc);
-  };
   const bulk = client.bulk.bind(client) as (params: BulkParams) => Promise<unknown>;
   (client as unknown as { bulk: (params: BulkParams) => Promise<unknown> }).bulk = async (params) => {
     const body = params.body;
