@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import amqp from 'amqplib';
 import { connect, createPool } from '../db/src/pool';
@@ -373,11 +374,23 @@ function flushLine(r: IngestRun): string {
   );
 }
 
+/**
+ * The most units per second this machine's cores could carry at the CPU cost measured: the three
+ * processes share the same cores, so a rate above this is out of reach whatever the pipelining.
+ */
+function cpuCeiling(cpu: CpuUse): number | undefined {
+  if (cpu.broker === undefined || cpu.database === undefined) return undefined;
+  const micros = cpu.client + cpu.broker + cpu.database;
+  return micros > 0 ? (os.availableParallelism() * 1e6) / micros : undefined;
+}
+
 function cpuLine(cpu: CpuUse, client: string, unit: string): string {
   const micros = (x: number | undefined): string => (x === undefined ? 'n/a' : x.toFixed(1));
+  const ceiling = cpuCeiling(cpu);
   return (
     `CPU µs per ${unit}: ${client} ${micros(cpu.client)}, broker ${micros(cpu.broker)}, database ${micros(cpu.database)}; ` +
-    `machine ${pct(cpu.machineBusy)} busy`
+    `machine ${pct(cpu.machineBusy)} busy` +
+    (ceiling === undefined ? '' : `; all ${os.availableParallelism()} cores at this cost: at most ${perSec(ceiling)}`)
   );
 }
 
@@ -385,7 +398,14 @@ function cpuLine(cpu: CpuUse, client: string, unit: string): string {
 function cpuJson(cpu: CpuUse | undefined): Record<string, number | null> | null {
   if (!cpu) return null;
   const r = (x: number | undefined): number | null => (x === undefined ? null : Math.round(x * 100) / 100);
-  return { client: r(cpu.client), broker: r(cpu.broker), database: r(cpu.database), machineBusy: r(cpu.machineBusy) };
+  const ceiling = cpuCeiling(cpu);
+  return {
+    client: r(cpu.client),
+    broker: r(cpu.broker),
+    database: r(cpu.database),
+    machineBusy: r(cpu.machineBusy),
+    ceilingPerSec: ceiling === undefined ? null : Math.round(ceiling),
+  };
 }
 
 function verdict(ok: boolean): string {
