@@ -47,7 +47,8 @@ export interface Reply {
   readonly headers?: Readonly<Record<string, string>>;
   /** Content type for a text body or a stream; JSON otherwise. */
   readonly contentType?: string;
-  readonly text?: string;
+  /** Sent as it is; bytes are taken to be UTF-8 text. */
+  readonly text?: string | Buffer;
   /**
    * A body of any size, written as the client reads it (backpressure). The iterator is closed
    * (return()) when the client goes away, which is how the work behind it stops.

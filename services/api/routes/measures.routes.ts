@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { measureResponse } from './responses';
 import type { RouteDefinition } from '../http/route';
 import { chunked, CSV_HEADER, CSV_TYPE, csvLine, NDJSON_TYPE, ndjsonLine } from './measure-export';
-import { measuresJsonText, nextLink } from './presenters';
+import { measuresJson, nextLink } from './presenters';
 import { experimentParams, measuresQuery } from './schemas';
 
 export function measuresRoutes(measures: MeasureService, limits: PageLimits): RouteDefinition[] {
@@ -41,7 +41,7 @@ export function measuresRoutes(measures: MeasureService, limits: PageLimits): Ro
         const page = await measures.page(actor, meta, filter, query.limit ?? limits.default, after);
         return {
           contentType: 'application/json; charset=utf-8',
-          text: measuresJsonText(page.rows),
+          text: measuresJson(page.rows),
           headers: { Vary: 'Accept', ...(page.next ? nextLink(url, encodeMeasureCursor(page.next)) : {}) },
         };
       },

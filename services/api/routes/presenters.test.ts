@@ -1,5 +1,5 @@
 import { microsToIso } from '../../shared/measure-contract';
-import { aggregateJson, associationsJson, auditJson, measureJsonText, measuresJsonText, secondsToIso, experimentJson, measureJson, measureTypeJson, nextLink, rejectionJson, sqlToIso, userJson } from './presenters';
+import { aggregateJson, associationsJson, auditJson, measureJsonText, measuresJson, secondsToIso, experimentJson, measureJson, measureTypeJson, nextLink, rejectionJson, sqlToIso, userJson } from './presenters';
 import {
   aggregateResponse,
   associationsResponse,
@@ -52,8 +52,21 @@ describe('measureJsonText', () => {
   });
   it('writes arrays of them', () => {
     const rows = [m('a', 1), m('b', 2), { ...m('a', 3), measureTypeName: 'watt', measureTypeId: 2 }, { ...m('b', 4), experimentName: 'other' }, m('a', 5)];
-    expect(measuresJsonText(rows)).toBe(JSON.stringify(rows.map(measureJson)));
-    expect(measuresJsonText([])).toBe('[]');
+    expect(measuresJson(rows).toString('utf8')).toBe(JSON.stringify(rows.map(measureJson)));
+    expect(measuresJson([]).toString('utf8')).toBe('[]');
+  });
+  it('writes the bytes of that text for every name, the longest numbers and any timestamp text', () => {
+    const names = { experimentName: 'expérience "ü" \u2028', measureTypeName: 'wätt 😀' };
+    const rows = [
+      m('ünïcødé \ud83d\ude00', -0.0000012345678901234567, names),
+      m('quote " and \\ backslash', -1.7976931348623157e308, names),
+      { ...m('', -2.2250738585072014e-308, names), ts: '2022-04-06 07:00:00' },
+      { ...m('new\nline', 5e-324, names), ts: '2022-04-06 07:00:00.5' },
+      { ...m('a', -123456789012345680000), ts: '2022-04-06 07:00:00.999999' },
+    ];
+    const bytes = measuresJson(rows);
+    expect(bytes.toString('utf8')).toBe(JSON.stringify(rows.map(measureJson)));
+    expect(bytes.length).toBe(Buffer.byteLength(JSON.stringify(rows.map(measureJson))));
   });
 });
 

@@ -105,33 +105,70 @@ export function measureJsonText(m: MeasureRecord): string {
   );
 }
 
+/** The longest text of a finite double in JS: -0.0000012345678901234567 (fixed notation down to 1e-6). */
+const MAX_NUMBER_CHARS = 25;
+const COMMA = 0x2c;
+const LETTER_T = 0x54;
+const LETTER_Z = 0x5a;
+const AFTER_TIMESTAMP = Buffer.from('","value":', 'latin1');
+
 /**
- * A JSON array of measures, as measureJsonText writes each. A page's rows share a few measure
- * types and sources: the text before the timestamp (per experiment and type) and after the value
- * (per source) is built once per page.
+ * A JSON array of measures, as measureJsonText writes each, as UTF-8 bytes written straight into
+ * one buffer. A page's rows share a few measure types and sources: the bytes before the timestamp
+ * (per experiment and type) and after the value (per source) are made once per page, and the
+ * timestamp is copied in place from the database's text. Joining strings instead allocated about
+ * 400 bytes a row that only lived until the response was encoded, which made up a third of what a
+ * page request allocated and so of the young-generation collections that pause every request in
+ * flight.
  */
-export function measuresJsonText(rows: readonly MeasureRecord[]): string {
-  const heads = new Map<number, { experiment: string; text: string }>();
-  const tails = new Map<string, string>();
-  let out = '[';
+export function measuresJson(rows: readonly MeasureRecord[]): Buffer {
+  const heads = new Map<number, { experiment: string; bytes: Buffer }>();
+  const tails = new Map<string, Buffer>();
+  const headOf: Buffer[] = new Array<Buffer>(rows.length);
+  const tailOf: Buffer[] = new Array<Buffer>(rows.length);
+  let size = 2; // [ and ]
   for (let i = 0; i < rows.length; i++) {
     const m = rows[i];
     let head = heads.get(m.measureTypeId);
     if (head === undefined || head.experiment !== m.experimentName) {
-      head = {
-        experiment: m.experimentName,
-        text: `{"experiment":${jsonString(m.experimentName)},"measure_type":${jsonString(m.measureTypeName)},"timestamp":"`,
-      };
+      const text = `{"experiment":${jsonString(m.experimentName)},"measure_type":${jsonString(m.measureTypeName)},"timestamp":"`;
+      head = { experiment: m.experimentName, bytes: Buffer.from(text, 'utf8') };
       heads.set(m.measureTypeId, head);
     }
     let tail = tails.get(m.source);
     if (tail === undefined) {
-      tail = `,"source":${jsonString(m.source)}}`;
+      tail = Buffer.from(`,"source":${jsonString(m.source)}}`, 'utf8');
       tails.set(m.source, tail);
     }
-    out += `${i === 0 ? '' : ','}${head.text}${sqlToIso(m.ts)}","value":${m.value}${tail}`;
+    headOf[i] = head.bytes;
+    tailOf[i] = tail;
+    // A comma, the head, the timestamp (sqlToIso adds at most 8 characters to its input, and
+    // makes 27 of the usual 26), the glue, the value, the tail.
+    size += 1 + head.bytes.length + m.ts.length + 8 + AFTER_TIMESTAMP.length + MAX_NUMBER_CHARS + tail.length;
   }
-  return `${out}]`;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  out[at++] = 0x5b; // [
+  for (let i = 0; i < rows.length; i++) {
+    const m = rows[i];
+    if (i > 0) out[at++] = COMMA;
+    at += headOf[i].copy(out, at);
+    const ts = m.ts;
+    if (ts.length === 26 && ts.charCodeAt(10) === 32) {
+      // 'YYYY-MM-DD HH:MM:SS.ffffff' → 'YYYY-MM-DDTHH:MM:SS.ffffffZ', as sqlToIso makes it.
+      out.write(ts, at, 'latin1');
+      out[at + 10] = LETTER_T;
+      out[at + 26] = LETTER_Z;
+      at += 27;
+    } else {
+      at += out.write(sqlToIso(ts), at, 'latin1');
+    }
+    at += AFTER_TIMESTAMP.copy(out, at);
+    at += out.write(String(m.value), at, 'latin1');
+    at += tailOf[i].copy(out, at);
+  }
+  out[at++] = 0x5d; // ]
+  return out.subarray(0, at);
 }
 
 export const measureTypeJson = (t: MeasureTypeRecord) => ({
