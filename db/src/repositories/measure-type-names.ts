@@ -27,7 +27,12 @@ export class MeasureTypeNames {
    * unknown reads as its number rather than failing the read.
    */
   async forRows(rows: ReadonlyArray<{ readonly measure_type_id: number }>): Promise<(id: number) => string> {
-    const names = await this.namesOf(new Set(rows.map((r) => Number(r.measure_type_id))));
+    return this.forIds(rows.map((r) => Number(r.measure_type_id)));
+  }
+
+  /** As forRows, for the ids themselves. */
+  async forIds(ids: readonly number[]): Promise<(id: number) => string> {
+    const names = await this.namesOf(new Set(ids));
     return (id) => names.get(id) ?? String(id);
   }
 
