@@ -232,7 +232,8 @@ function describe(name: string, f: LatencyFigures, targetMs?: number): string {
     `max ${f.maxMs} ms, failed ${f.failed}; CPU per request: api ${f.apiCpuMs} ms, database ${f.dbCpuMs ?? '?'} ms; ` +
     `database pages read from disk per request ${f.dbDiskReads}; machine busy ${Math.round(f.machineBusy * 100)}%; ` +
     `api event loop delay p99 ${f.apiLoopDelayP99Ms ?? '?'} ms, max ${f.apiLoopDelayMaxMs ?? '?'} ms, GC ${f.apiGcMs ?? '?'} ms` +
-    (f.sendLagP99Ms === undefined ? '' : `; load generator late by p99 ${f.sendLagP99Ms} ms, max ${f.sendLagMaxMs} ms`)
+    (f.sendLagP99Ms === undefined ? '' : `; load generator late by p99 ${f.sendLagP99Ms} ms, max ${f.sendLagMaxMs} ms`) +
+    (f.generatorCpuMs === undefined ? '' : `, its CPU per request ${f.generatorCpuMs} ms`)
   );
 }
 
