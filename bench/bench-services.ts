@@ -243,6 +243,35 @@ export function serverCpuMicrosPer(
   return per;
 }
 
+/** Where the local broker keeps its data (Debian's package); BENCH_RABBIT_MNESIA overrides it. */
+const RABBIT_MNESIA = process.env.BENCH_RABBIT_MNESIA ?? '/var/lib/rabbitmq/mnesia';
+
+/**
+ * The name of the local broker's current quorum-queue write-ahead log file, or undefined where it
+ * cannot be read (another machine, another layout). All quorum queues of a node share that log;
+ * each time it reaches its size limit (512 MiB) the broker starts a new file and copies what the
+ * old one held into per-queue segment files: seconds of broker CPU, landing in whichever phase is
+ * running. A 500,000-message fill and drain writes about 240 MB of it, so every other run or so.
+ */
+export function brokerWalFile(): string | undefined {
+  try {
+    let newest: string | undefined;
+    for (const node of readdirSync(RABBIT_MNESIA)) {
+      const dir = path.join(RABBIT_MNESIA, node, 'quorum', node);
+      let files: string[];
+      try {
+        files = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const f of files) if (f.endsWith('.wal') && (newest === undefined || f > newest)) newest = f;
+    }
+    return newest;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where the CPU went during a phase, per unit of work (message, measure or row). */
 export interface CpuUse {
   /** Share of the whole machine's CPU time that was busy (any process, including other users). */
@@ -251,6 +280,11 @@ export interface CpuUse {
   readonly client: number;
   readonly broker: number | undefined;
   readonly database: number | undefined;
+  /**
+   * Whether the broker's quorum-queue write-ahead log rolled over during the phase or the fill
+   * before it (its copying goes on into the phase); undefined when unknown.
+   */
+  readonly brokerWalRolledOver: boolean | undefined;
 }
 
 /** Reads CPU counters at the start of a phase and turns them into per-unit figures at its end. */
@@ -260,10 +294,12 @@ export class CpuWindow {
     private readonly client: number,
     private readonly servers: Partial<Record<ServerName, number>>,
     private readonly machine: { busy: number; total: number },
+    private readonly wal: string | undefined,
   ) {}
 
-  static open(pid: number): CpuWindow {
-    return new CpuWindow(pid, procCpuSeconds(pid), serverCpuSeconds(), machineCpuTicks());
+  /** `walAtStart`: the broker's log file when the work being timed began, if before now (a fill). */
+  static open(pid: number, walAtStart: string | undefined = brokerWalFile()): CpuWindow {
+    return new CpuWindow(pid, procCpuSeconds(pid), serverCpuSeconds(), machineCpuTicks(), walAtStart);
   }
 
   /** Call while the client process still runs. */
@@ -271,11 +307,13 @@ export class CpuWindow {
     const client = procCpuSeconds(this.pid);
     const servers = serverCpuMicrosPer(this.servers, serverCpuSeconds(), units);
     const machine = machineCpuTicks();
+    const wal = brokerWalFile();
     return {
       machineBusy: (machine.busy - this.machine.busy) / Math.max(1, machine.total - this.machine.total),
       client: ((client - this.client) * 1e6) / units,
       broker: servers.broker,
       database: servers.database,
+      brokerWalRolledOver: this.wal === undefined || wal === undefined ? undefined : wal !== this.wal,
     };
   }
 }

@@ -7,7 +7,7 @@ import { TOPOLOGY } from '../services/shared/amqp-topology';
 import { loadIngestConfig } from '../services/shared/config';
 import { microsToSql } from '../services/shared/measure-contract';
 import { arrayBodies, BENCH_EXPERIMENTS, BENCH_MEASURE_TYPES, benchPoint, singleMeasureBodies } from './bench-points';
-import { createBenchDatabase, createBenchVhost, CpuWindow, IngestProcess, positiveInt, procMemory, publishBodies, QueueProbe, sleep } from './bench-services';
+import { brokerWalFile, createBenchDatabase, createBenchVhost, CpuWindow, IngestProcess, positiveInt, procMemory, publishBodies, QueueProbe, sleep } from './bench-services';
 import type { CpuUse } from './bench-services';
 
 /**
@@ -136,8 +136,12 @@ async function countRows(pool: Pool, table: 'measures' | 'rejected_measures'): P
   return Number((rows as Array<{ n: number | string }>)[0].n);
 }
 
+/** The broker's quorum-queue log file when the last fill began: a roll-over from then on weighs on the phase. */
+let walAtFill: string | undefined;
+
 async function fillQueue(url: string, probe: QueueProbe, bodies: Iterable<Buffer>, expected: number, what: string): Promise<void> {
   await probe.purge();
+  walAtFill = brokerWalFile();
   const started = performance.now();
   const n = await publishBodies(url, bodies);
   const { ready } = await probe.look();
@@ -169,7 +173,7 @@ async function bareConsume(url: string, messages: number, prefetch: number, ackE
     let finished: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (finished = resolve));
     const started = performance.now();
-    const cpu = CpuWindow.open(process.pid);
+    const cpu = CpuWindow.open(process.pid, walAtFill);
     await ch.consume(
       TOPOLOGY.queue,
       (msg) => {
@@ -254,7 +258,7 @@ async function timeIngest(
       await sleep(5);
     }
     const started = performance.now();
-    const cpuWindow = CpuWindow.open(ingest.pid);
+    const cpuWindow = CpuWindow.open(ingest.pid, walAtFill);
     sampler = setInterval(() => {
       if (ingest.running) rssSamples.push(procMemory(ingest.pid).rss);
     }, 100);
@@ -390,12 +394,13 @@ function cpuLine(cpu: CpuUse, client: string, unit: string): string {
   return (
     `CPU µs per ${unit}: ${client} ${micros(cpu.client)}, broker ${micros(cpu.broker)}, database ${micros(cpu.database)}; ` +
     `machine ${pct(cpu.machineBusy)} busy` +
-    (ceiling === undefined ? '' : `; all ${os.availableParallelism()} cores at this cost: at most ${perSec(ceiling)}`)
+    (ceiling === undefined ? '' : `; all ${os.availableParallelism()} cores at this cost: at most ${perSec(ceiling)}`) +
+    (cpu.brokerWalRolledOver ? '; the broker rolled its quorum-queue log over since the fill began (copying it costs broker CPU)' : '')
   );
 }
 
 /** The JSON form of a CpuUse, rounded. */
-function cpuJson(cpu: CpuUse | undefined): Record<string, number | null> | null {
+function cpuJson(cpu: CpuUse | undefined): Record<string, number | boolean | null> | null {
   if (!cpu) return null;
   const r = (x: number | undefined): number | null => (x === undefined ? null : Math.round(x * 100) / 100);
   const ceiling = cpuCeiling(cpu);
@@ -405,6 +410,7 @@ function cpuJson(cpu: CpuUse | undefined): Record<string, number | null> | null 
     database: r(cpu.database),
     machineBusy: r(cpu.machineBusy),
     ceilingPerSec: ceiling === undefined ? null : Math.round(ceiling),
+    brokerWalRolledOver: cpu.brokerWalRolledOver ?? null,
   };
 }
 
