@@ -395,7 +395,7 @@ function cpuLine(cpu: CpuUse, client: string, unit: string): string {
     `CPU µs per ${unit}: ${client} ${micros(cpu.client)}, broker ${micros(cpu.broker)}, database ${micros(cpu.database)}; ` +
     `machine ${pct(cpu.machineBusy)} busy` +
     (ceiling === undefined ? '' : `; all ${os.availableParallelism()} cores at this cost: at most ${perSec(ceiling)}`) +
-    (cpu.brokerWalRolledOver ? '; the broker rolled its quorum-queue log over since the fill began (copying it costs broker CPU)' : '')
+    (cpu.brokerWalRolledOver ? '; the broker rolled its quorum-queue log over during this phase or the fill before it (copying it costs broker CPU)' : '')
   );
 }
 
