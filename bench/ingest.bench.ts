@@ -136,17 +136,19 @@ async function countRows(pool: Pool, table: 'measures' | 'rejected_measures'): P
   return Number((rows as Array<{ n: number | string }>)[0].n);
 }
 
-/** The broker's quorum-queue log file when the last fill began: a roll-over from then on weighs on the phase. */
-let walAtFill: string | undefined;
-
-async function fillQueue(url: string, probe: QueueProbe, bodies: Iterable<Buffer>, expected: number, what: string): Promise<void> {
+/**
+ * Returns the broker's quorum-queue log file as the fill began: a roll-over from then on weighs on
+ * the phase that drains the queue, so its CPU window starts there.
+ */
+async function fillQueue(url: string, probe: QueueProbe, bodies: Iterable<Buffer>, expected: number, what: string): Promise<string | undefined> {
   await probe.purge();
-  walAtFill = brokerWalFile();
+  const walAtFill = brokerWalFile();
   const started = performance.now();
   const n = await publishBodies(url, bodies);
   const { ready } = await probe.look();
   if (n !== expected || ready !== expected) throw new Error(`queue holds ${ready} messages after publishing ${n}, expected ${expected}`);
   out(`  filled queue with ${n.toLocaleString('en-US')} ${what} in ${seconds(performance.now() - started)} (not timed)`);
+  return walAtFill;
 }
 
 interface ConsumeCeiling {
@@ -158,7 +160,13 @@ interface ConsumeCeiling {
 }
 
 /** The broker and client ceiling: receive and multiple-ack every `ackEvery`, nothing else. */
-async function bareConsume(url: string, messages: number, prefetch: number, ackEvery: number): Promise<ConsumeCeiling> {
+async function bareConsume(
+  url: string,
+  messages: number,
+  prefetch: number,
+  ackEvery: number,
+  walAtFill: string | undefined,
+): Promise<ConsumeCeiling> {
   const conn = await amqp.connect(url, { clientProperties: { connection_name: 'bench-bare-consumer' } });
   let stallTimer: NodeJS.Timeout | undefined;
   let lost: (err: Error) => void = () => undefined;
@@ -242,6 +250,7 @@ async function timeIngest(
   pool: Pool,
   probe: QueueProbe,
   cleanup: Cleanup,
+  walAtFill: string | undefined,
 ): Promise<IngestRun> {
   const spawned = performance.now();
   const ingest = await IngestProcess.start(env, nodeArgs);
@@ -456,16 +465,16 @@ async function run(opts: Options, cleanup: Cleanup): Promise<void> {
 
   if (opts.phases.has('consume')) {
     out(`bare consume ceiling (prefetch ${configA.prefetch}, multiple-ack every ${configA.batchSize}):`);
-    await fillQueue(vhost.url, probe, singleMeasureBodies(n), n, 'single-measure messages');
-    consume = await bareConsume(vhost.url, n, configA.prefetch, configA.batchSize);
+    const wal = await fillQueue(vhost.url, probe, singleMeasureBodies(n), n, 'single-measure messages');
+    consume = await bareConsume(vhost.url, n, configA.prefetch, configA.batchSize, wal);
     out(`  ${perSec(consume.perSec)} messages (${seconds(consume.seconds * 1000)})`);
     out(`  ${cpuLine(consume.cpu, 'consumer', 'message')}`);
   }
   if (opts.phases.has('a')) {
     out('ingest A, single-measure messages:');
     await pool.query('TRUNCATE TABLE measures');
-    await fillQueue(vhost.url, probe, singleMeasureBodies(n), n, 'single-measure messages');
-    a = await timeIngest(ingestEnv, nodeArgs, n, pool, probe, cleanup);
+    const wal = await fillQueue(vhost.url, probe, singleMeasureBodies(n), n, 'single-measure messages');
+    a = await timeIngest(ingestEnv, nodeArgs, n, pool, probe, cleanup, wal);
     out(`  ${perSec(a.perSec)} measures (${seconds(a.seconds * 1000)}; ${seconds(a.secondsWithStartup * 1000)} from spawn)`);
     out(`  ${flushLine(a)}`);
     out(`  ${cpuLine(a.cpu, 'ingest', 'measure')}`);
@@ -473,8 +482,8 @@ async function run(opts: Options, cleanup: Cleanup): Promise<void> {
   if (opts.phases.has('b')) {
     out(`ingest B, ${MEASURES_PER_ARRAY}-measure messages (prefetch ${prefetchB}):`);
     await pool.query('TRUNCATE TABLE measures');
-    await fillQueue(vhost.url, probe, arrayBodies(n, MEASURES_PER_ARRAY), arrayMessages, 'array messages');
-    b = await timeIngest({ ...ingestEnv, INGEST_PREFETCH: String(prefetchB) }, nodeArgs, n, pool, probe, cleanup);
+    const wal = await fillQueue(vhost.url, probe, arrayBodies(n, MEASURES_PER_ARRAY), arrayMessages, 'array messages');
+    b = await timeIngest({ ...ingestEnv, INGEST_PREFETCH: String(prefetchB) }, nodeArgs, n, pool, probe, cleanup, wal);
     out(`  ${perSec(b.perSec)} measures (${seconds(b.seconds * 1000)}; ${seconds(b.secondsWithStartup * 1000)} from spawn)`);
     out(`  ${flushLine(b)}`);
     out(`  ${cpuLine(b.cpu, 'ingest', 'measure')}`);
