@@ -20,6 +20,8 @@ import type { TestVhost } from './support/services';
  */
 
 const HERTZ_POINTS = 99_000;
+/** A device id of a realistic length: the latest-values table must show it and every other column in full. */
+const PANEL_B = 'roof-array-panel-b';
 const WATT_POINTS = 600;
 const OLD_POINTS = 2_000;
 
@@ -84,7 +86,7 @@ beforeAll(async () => {
   for (let i = 0; i < HERTZ_POINTS; i++) points.push([start + i * 30, 'hertz', 'sensor-17', 100 + 20 * Math.sin(i / 2000) + ((i * 7919) % 13) / 4]);
   for (let i = 0; i < WATT_POINTS / 2; i++) {
     points.push([start + i * 5000, 'watt', 'panel-a', 400 + (i % 40)]);
-    points.push([start + i * 5000 + 2500, 'watt', 'panel-b', 380 - (i % 30)]);
+    points.push([start + i * 5000 + 2500, 'watt', PANEL_B, 380 - (i % 30)]);
   }
   // Older hertz points (3 days back) that only a longer range holds.
   for (let i = 0; i < OLD_POINTS; i++) points.push([now - 3 * 86_400_000 + i * 60_000, 'hertz', 'sensor-17', 90 + (i % 10)]);
@@ -147,7 +149,13 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
       })()`),
     );
     expect(linePixels).toBeGreaterThan(500);
-    await expect(page.locator('#latest-values tr[data-source="panel-b"]').textContent()).resolves.toMatch(/W/);
+    await expect(page.locator(`#latest-values tr[data-source="${PANEL_B}"]`).textContent()).resolves.toMatch(/W/);
+    // Every column of the latest values fits beside the charts: none is scrolled out of sight.
+    const latest = await page.evaluate<[number, number]>(`(() => {
+      const el = document.querySelector('[role="region"][aria-label="Latest values"]');
+      return [el.scrollWidth, el.clientWidth];
+    })()`);
+    expect(latest[0]).toBeLessThanOrEqual(latest[1]);
     await page.locator('.live[data-state="live"]').waitFor({ timeout: 10_000 });
     await screenshot(page, 'scientist-03-experiment');
     await expectNoA11yViolations(page, 'experiment with charts drawn');
@@ -156,7 +164,7 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
     // hides its line with Enter and shows it again with Space, saying so with aria-pressed.
     const wattLegend = page.locator('figure[data-measure-type="watt"]').getByRole('group', { name: 'Show or hide lines' });
     const panelA = wattLegend.getByRole('button', { name: 'panel-a', exact: true });
-    const panelB = wattLegend.getByRole('button', { name: 'panel-b', exact: true });
+    const panelB = wattLegend.getByRole('button', { name: PANEL_B, exact: true });
     await page.locator('figure[data-measure-type="hertz"]').getByRole('button', { name: 'sensor-17', exact: true }).focus();
     await page.keyboard.press('Tab');
     const toggle = await focusedElement(page);
@@ -217,6 +225,22 @@ test('a scientist signs in, sees the stored points charted, a new measure live w
     expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(820);
     await screenshot(page, 'scientist-05-tablet');
     await expectNoA11yViolations(page, 'experiment with charts at tablet width (820×1180)');
+    expect(problems).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('in a 12-hour locale the range summary reads in the 24-hour style of every other time on the page', async () => {
+  const { page, context, problems } = await openPage(browser, undefined, 'en-US');
+  try {
+    await page.goto(api.baseUrl);
+    await signIn(page, scientist.email, scientist.password);
+    await page.getByRole('link', { name: new RegExp(experimentName) }).click();
+    await page.locator('.summary', { hasText: ' measures, ' }).waitFor();
+    const summary = (await page.locator('.summary').textContent()) ?? '';
+    expect(summary).toMatch(/^[\d,]+ measures, \d{2}\/\d{2}\/\d{4}, \d{2}:\d{2}:\d{2} – /);
+    expect(summary).not.toMatch(/[AP]M/);
     expect(problems).toEqual([]);
   } finally {
     await context.close();

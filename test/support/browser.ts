@@ -61,8 +61,8 @@ export interface TestPage {
 }
 
 /** A page in a fresh context (own cookies, storage and HTTP cache: a cold start). */
-export async function openPage(browser: Browser, viewport = { width: 1366, height: 900 }): Promise<TestPage> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'en-GB', timezoneId: 'Europe/Zurich' });
+export async function openPage(browser: Browser, viewport = { width: 1366, height: 900 }, locale = 'en-GB'): Promise<TestPage> {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, locale, timezoneId: 'Europe/Zurich' });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {

@@ -73,6 +73,21 @@ export function formatTime(iso: string): string {
   return Number.isNaN(ms) ? iso : dateTime.format(ms);
 }
 
+const dateTimeToSecond = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hour12: false,
+});
+
+/** Local date and time to the second, in the page's one 24-hour style (a range's ends). */
+export function formatInstant(ms: number): string {
+  return dateTimeToSecond.format(ms);
+}
+
 const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 const dayAndClock = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 

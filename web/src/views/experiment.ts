@@ -1,6 +1,6 @@
 import { MeasureChart } from '../chart';
 import type { ViewContext } from '../context';
-import { field, formatNumber, h, replace, timeEl, uid } from '../dom';
+import { field, formatInstant, formatNumber, h, replace, timeEl, uid } from '../dom';
 import { formStatus, input, select } from '../forms';
 import { downloadCsv, readAggregate, readRaw } from '../measure-data';
 import type { Bucket } from '../measure-data';
@@ -202,7 +202,7 @@ export function experimentView(root: HTMLElement, ctx: ViewContext, experimentId
 
   const renderSummary = (): void => {
     const { from, to } = bounds(range);
-    const span = `${new Date(from).toLocaleString()} – ${range.kind === 'last' ? 'now' : new Date(to).toLocaleString()}`;
+    const span = `${formatInstant(from)} – ${range.kind === 'last' ? 'now' : formatInstant(to)}`;
     const total = [...types.values()].reduce((n, t) => n + t.data.count, 0);
     if (mode.kind === 'aggregate') {
       summary.textContent = `${formatNumber(total)} measures, ${span}, shown as averages per ${describeInterval(mode.interval)} with min–max bands. Choose a shorter range, or drag across a chart, to see every point.`;
