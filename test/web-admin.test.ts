@@ -87,6 +87,14 @@ test('an admin adds, edits and deletes a user; the API problem detail is shown o
     await page.goto(api.baseUrl);
     await signIn(page, admin.email, admin.password);
     await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
+    // The new-user form's inputs stand level in their row, whether or not a hint or an error sits under one.
+    const inputTops = async (): Promise<Set<number>> =>
+      new Set(
+        await Promise.all(
+          ['Staff id', 'Name', 'E-mail', 'Firebase uid', 'Role'].map(async (label) => Math.round((await page.getByLabel(label, { exact: true }).boundingBox())?.y ?? NaN)),
+        ),
+      );
+    expect((await inputTops()).size).toBe(1);
 
     await page.getByLabel('Staff id').fill(id);
     await page.getByLabel('Name').fill('Ada Lovelace');
@@ -97,6 +105,7 @@ test('an admin adds, edits and deletes a user; the API problem detail is shown o
     await alert.waitFor();
     await expect(alert.textContent()).resolves.toMatch(/email: must be an e-mail address/);
     await expect(page.getByLabel('E-mail').getAttribute('aria-invalid')).resolves.toBe('true');
+    expect((await inputTops()).size).toBe(1);
     await screenshot(page, 'admin-03-user-invalid');
     await expectNoA11yViolations(page, 'admin: users, form with an invalid field');
 
