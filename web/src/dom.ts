@@ -56,16 +56,17 @@ export function formatNumber(n: number): string {
   return Math.abs(n) >= 1 || n === 0 ? n.toLocaleString(undefined, { maximumFractionDigits: 3 }) : n.toLocaleString(undefined, { maximumSignificantDigits: 4 });
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, {
+/** The page's one date-time style: local, 24-hour. */
+const DATE_TIME: Intl.DateTimeFormatOptions = {
   year: 'numeric',
   month: '2-digit',
   day: '2-digit',
   hour: '2-digit',
   minute: '2-digit',
   second: '2-digit',
-  fractionalSecondDigits: 3,
   hour12: false,
-});
+};
+const dateTime = new Intl.DateTimeFormat(undefined, { ...DATE_TIME, fractionalSecondDigits: 3 });
 
 /** Local date and time of an ISO timestamp, milliseconds shown. */
 export function formatTime(iso: string): string {
@@ -73,17 +74,9 @@ export function formatTime(iso: string): string {
   return Number.isNaN(ms) ? iso : dateTime.format(ms);
 }
 
-const dateTimeToSecond = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hour12: false,
-});
+const dateTimeToSecond = new Intl.DateTimeFormat(undefined, DATE_TIME);
 
-/** Local date and time to the second, in the page's one 24-hour style (a range's ends). */
+/** Local date and time to the second (a range's ends). */
 export function formatInstant(ms: number): string {
   return dateTimeToSecond.format(ms);
 }
