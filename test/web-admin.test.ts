@@ -166,6 +166,10 @@ test('an admin reads measure types, rejected messages (raw payload as text) and 
 
     await page.getByRole('link', { name: 'Measure types' }).click();
     await page.getByRole('cell', { name: 'hertz', exact: true }).waitFor();
+    // The button beside the labelled fields stands level with their inputs, not with their labels.
+    const inputBox = await page.getByLabel('Name').boundingBox();
+    const buttonBox = await page.getByRole('button', { name: 'Add measure type' }).boundingBox();
+    expect(Math.abs((buttonBox?.y ?? NaN) - (inputBox?.y ?? NaN))).toBeLessThanOrEqual(1);
     await page.getByLabel('Name').fill('e2e-unit');
     await page.getByLabel('Symbol').fill('eU');
     await page.getByLabel('Quantity').fill('testing');
