@@ -284,6 +284,9 @@ test('a long range is charted from aggregates; a custom range from the picker is
         .format(d)
         .replace(' ', 'T');
     await page.getByLabel('Time range').selectOption('custom');
+    // The range picker and the From and To inputs it reveals stand level, though a hint sits under the picker.
+    const tops = await Promise.all(['Time range', 'From', 'To'].map(async (label) => Math.round((await page.getByLabel(label).boundingBox())?.y ?? NaN)));
+    expect(new Set(tops).size).toBe(1);
     await page.getByLabel('From').fill(local(from));
     await page.getByLabel('To').fill(local(to));
     await page.getByRole('button', { name: 'Show' }).press('Enter');
