@@ -37,6 +37,25 @@ export class UserRepository {
     return rows[0] && toRecord(rows[0]);
   }
 
+  /**
+   * The active user a Firebase uid maps to, and whether they are associated with an experiment, in
+   * one statement: a request for an experiment's measures needs both before it may go on.
+   */
+  async findActiveByUsernameWithAssociation(
+    username: string,
+    experimentId: number,
+  ): Promise<{ user: UserRecord; associated: boolean } | undefined> {
+    const rows = await selectRows<UserRow & { associated: number }>(
+      this.db,
+      `SELECT ${COLUMNS},
+         EXISTS (SELECT 1 FROM user_experiments ue WHERE ue.experiment_id = ? AND ue.user_id = users.id) AS associated
+       FROM users WHERE username = ? AND deleted_at IS NULL`,
+      [experimentId, username],
+    );
+    const r = rows[0];
+    return r && { user: toRecord(r), associated: Number(r.associated) === 1 };
+  }
+
   async listActive(): Promise<UserRecord[]> {
     const rows = await selectRows<UserRow>(this.db, `SELECT ${COLUMNS} FROM users WHERE deleted_at IS NULL ORDER BY id`);
     return rows.map(toRecord);

@@ -4,7 +4,23 @@ import { Authenticator, UnknownUidError } from './authenticator';
 import type { TokenVerifier } from './token-verifier';
 
 const users = new Map([['uid-1', { id: 'S001', name: 'P', username: 'uid-1', email: 'p@x', role: 'SCIENTIST' as const, deletedAt: null }]]);
-const db = { stores: { users: { findActiveByUsername: (uid: string) => Promise.resolve(users.get(uid)) } } } as unknown as Database;
+/** Experiment 7 is the one uid-1's user is associated with. */
+const lookups: string[] = [];
+const db = {
+  stores: {
+    users: {
+      findActiveByUsername: (uid: string) => {
+        lookups.push(`user ${uid}`);
+        return Promise.resolve(users.get(uid));
+      },
+      findActiveByUsernameWithAssociation: (uid: string, experimentId: number) => {
+        lookups.push(`user ${uid} with experiment ${experimentId}`);
+        const user = users.get(uid);
+        return Promise.resolve(user && { user, associated: experimentId === 7 });
+      },
+    },
+  },
+} as unknown as Database;
 const seen: string[] = [];
 const verifier: TokenVerifier = {
   verify: (token) => {
@@ -21,6 +37,21 @@ describe('Authenticator', () => {
   it('maps a verified uid to the active user it belongs to; the role comes from the database', async () => {
     await expect(auth.authenticate('Bearer uid-1')).resolves.toEqual({ id: 'S001', uid: 'uid-1', role: 'SCIENTIST', tokenExpiresAt: 1_700_000_000_000 });
     await expect(auth.authenticate('bearer   uid-1')).resolves.toMatchObject({ id: 'S001' });
+  });
+
+  it('for a route about one experiment, reads the association with the user row and hands it on', async () => {
+    lookups.length = 0;
+    await expect(auth.authenticate('Bearer uid-1', 7)).resolves.toEqual({
+      id: 'S001',
+      uid: 'uid-1',
+      role: 'SCIENTIST',
+      tokenExpiresAt: 1_700_000_000_000,
+      association: { experimentId: 7, associated: true },
+    });
+    await expect(auth.authenticate('Bearer uid-1', 8)).resolves.toMatchObject({ association: { experimentId: 8, associated: false } });
+    await expect(auth.authenticate('Bearer uid-unknown', 7)).rejects.toBeInstanceOf(UnknownUidError);
+    await auth.authenticate('Bearer uid-1');
+    expect(lookups).toEqual(['user uid-1 with experiment 7', 'user uid-1 with experiment 8', 'user uid-unknown with experiment 7', 'user uid-1']);
   });
 
   it.each([

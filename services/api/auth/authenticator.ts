@@ -26,13 +26,22 @@ export class Authenticator {
     @inject(DATABASE) private readonly db: Database,
   ) {}
 
-  async authenticate(authorization: string | undefined): Promise<Actor> {
+  /**
+   * With experimentId (a route about one experiment's data), the user row and the user's
+   * association with it come in one statement, and the actor carries the answer.
+   */
+  async authenticate(authorization: string | undefined, experimentId?: number): Promise<Actor> {
     if (authorization === undefined || authorization === '') throw new UnauthorizedError('missing Authorization header');
     const m = authorization.length <= MAX_HEADER_CHARS ? BEARER.exec(authorization) : null;
     if (!m) throw new UnauthorizedError('malformed Authorization header; expected "Bearer <Firebase ID token>"');
     const { uid, expiresAt } = await this.verifier.verify(m[1]);
-    const user = await this.db.stores.users.findActiveByUsername(uid);
-    if (!user) throw new UnknownUidError(uid);
-    return actorOf(user, uid, expiresAt);
+    if (experimentId === undefined) {
+      const user = await this.db.stores.users.findActiveByUsername(uid);
+      if (!user) throw new UnknownUidError(uid);
+      return actorOf(user, uid, expiresAt);
+    }
+    const found = await this.db.stores.users.findActiveByUsernameWithAssociation(uid, experimentId);
+    if (!found) throw new UnknownUidError(uid);
+    return { ...actorOf(found.user, uid, expiresAt), association: { experimentId, associated: found.associated } };
   }
 }

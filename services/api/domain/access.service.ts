@@ -16,7 +16,9 @@ export class AccessService {
    */
   async assertCanReadExperiment(actor: Actor, experimentId: number): Promise<void> {
     if (actor.role !== 'SCIENTIST') throw new ForbiddenError('only an associated SCIENTIST may read measures');
-    if (!(await this.db.stores.associations.exists(experimentId, actor.id))) {
+    // Authentication usually read the association with the user row; asked again only when not.
+    const known = actor.association?.experimentId === experimentId ? actor.association.associated : undefined;
+    if (!(known ?? (await this.db.stores.associations.exists(experimentId, actor.id)))) {
       throw new HiddenResourceError(`experiment ${experimentId} not found`, 'not associated with the experiment');
     }
   }

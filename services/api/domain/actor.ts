@@ -10,6 +10,11 @@ export interface Actor {
   readonly role: Role;
   /** When the credentials this request came with expire, milliseconds since the epoch. */
   readonly tokenExpiresAt: number;
+  /**
+   * Whether the user was associated with the experiment the request names, read with the user row
+   * when the route is about one experiment's data; absent otherwise.
+   */
+  readonly association?: { readonly experimentId: number; readonly associated: boolean };
 }
 
 /** Facts about the request that go into audit events. */
