@@ -98,6 +98,11 @@ interface LatencyFigures extends LoadFigures {
   readonly apiLoopDelayP99Ms: number | undefined;
   readonly apiLoopDelayMaxMs: number | undefined;
   readonly apiGcMs: number | undefined;
+  /**
+   * Full (mark-compact) collections: each pauses every request in flight for 5-20 ms, and the
+   * slowest requests of a page run come in clusters at them.
+   */
+  readonly apiFullGcs: number | undefined;
   /** InnoDB pages read from disk per request (the server's counter: any other load counts too). */
   readonly dbDiskReads: number;
 }
@@ -129,13 +134,18 @@ async function databaseMemory(url: string): Promise<DatabaseMemory> {
   };
 }
 
-/** Values of the API's Prometheus metrics, summed over labels, by metric name. */
+/**
+ * Values of the API's Prometheus metrics by metric name, summed over labels, and by series as
+ * written (name and labels, e.g. nodejs_gc_duration_seconds_count{service="api",kind="major"}).
+ */
 async function scrape(api: ApiProcess): Promise<Map<string, number>> {
   const text = await (await fetch(`${api.baseUrl}/metrics`)).text();
   const values = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z0-9_:]+)(?:\{[^}]*\})? ([-+0-9.eE]+|NaN)$/.exec(line);
-    if (m) values.set(m[1], (values.get(m[1]) ?? 0) + Number(m[2]));
+    const m = /^([a-zA-Z0-9_:]+)(\{[^}]*\})? ([-+0-9.eE]+|NaN)$/.exec(line);
+    if (!m) continue;
+    values.set(m[1], (values.get(m[1]) ?? 0) + Number(m[3]));
+    if (m[2] !== undefined) values.set(m[1] + m[2], Number(m[3]));
   }
   return values;
 }
@@ -158,6 +168,13 @@ async function measured(api: ApiProcess, db: DatabaseMemory, load: () => Promise
   };
   const gcBefore = before.get('nodejs_gc_duration_seconds_sum');
   const gcAfter = after.get('nodejs_gc_duration_seconds_sum');
+  const fullGcs = (m: Map<string, number>): number | undefined => {
+    let n: number | undefined;
+    for (const [series, v] of m) if (series.startsWith('nodejs_gc_duration_seconds_count{') && series.includes('kind="major"')) n = (n ?? 0) + v;
+    return n;
+  };
+  const fullBefore = fullGcs(before) ?? 0;
+  const fullAfter = fullGcs(after);
   return {
     ...f,
     apiCpuMs: round(use.client / 1000, 3),
@@ -166,6 +183,7 @@ async function measured(api: ApiProcess, db: DatabaseMemory, load: () => Promise
     apiLoopDelayP99Ms: ms('nodejs_eventloop_lag_p99_seconds'),
     apiLoopDelayMaxMs: ms('nodejs_eventloop_lag_max_seconds'),
     apiGcMs: gcBefore === undefined || gcAfter === undefined ? undefined : round((gcAfter - gcBefore) * 1000),
+    apiFullGcs: fullAfter === undefined ? undefined : fullAfter - fullBefore,
     dbDiskReads: round(reads / Math.max(1, f.requests), 2),
   };
 }
@@ -231,7 +249,7 @@ function describe(name: string, f: LatencyFigures, targetMs?: number): string {
     `${name}: ${f.requests} requests, ${f.rps} req/s, p50 ${f.p50Ms} ms, p95 ${f.p95Ms} ms, p99 ${f.p99Ms} ms${targetMs === undefined ? '' : ` (target < ${targetMs} ms)`}, ` +
     `max ${f.maxMs} ms, failed ${f.failed}; CPU per request: api ${f.apiCpuMs} ms, database ${f.dbCpuMs ?? '?'} ms; ` +
     `database pages read from disk per request ${f.dbDiskReads}; machine busy ${Math.round(f.machineBusy * 100)}%; ` +
-    `api event loop delay p99 ${f.apiLoopDelayP99Ms ?? '?'} ms, max ${f.apiLoopDelayMaxMs ?? '?'} ms, GC ${f.apiGcMs ?? '?'} ms` +
+    `api event loop delay p99 ${f.apiLoopDelayP99Ms ?? '?'} ms, max ${f.apiLoopDelayMaxMs ?? '?'} ms, GC ${f.apiGcMs ?? '?'} ms (${f.apiFullGcs ?? '?'} full)` +
     (f.sendLagP99Ms === undefined ? '' : `; load generator late by p99 ${f.sendLagP99Ms} ms, max ${f.sendLagMaxMs} ms`) +
     (f.generatorCpuMs === undefined ? '' : `, its CPU per request ${f.generatorCpuMs} ms`)
   );
