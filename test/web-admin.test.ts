@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { startApi } from './support/api-harness';
 import type { ApiHarness, TestUser } from './support/api-harness';
-import { buildWebPage, expectNoA11yViolations, launchBrowser, openPage, screenshot, signIn } from './support/browser';
+import { buildWebPage, controlTops, expectNoA11yViolations, launchBrowser, openPage, screenshot, signIn } from './support/browser';
 import type { WebBuild } from './support/browser';
 
 /**
@@ -88,12 +88,7 @@ test('an admin adds, edits and deletes a user; the API problem detail is shown o
     await signIn(page, admin.email, admin.password);
     await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
     // The new-user form's inputs stand level in their row, whether or not a hint or an error sits under one.
-    const inputTops = async (): Promise<Set<number>> =>
-      new Set(
-        await Promise.all(
-          ['Staff id', 'Name', 'E-mail', 'Firebase uid', 'Role'].map(async (label) => Math.round((await page.getByLabel(label, { exact: true }).boundingBox())?.y ?? NaN)),
-        ),
-      );
+    const inputTops = (): Promise<Set<number>> => controlTops(page, ['Staff id', 'Name', 'E-mail', 'Firebase uid', 'Role']);
     expect((await inputTops()).size).toBe(1);
 
     await page.getByLabel('Staff id').fill(id);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startApi } from './support/api-harness';
 import type { ApiHarness, TestUser } from './support/api-harness';
-import { buildWebPage, expectNoA11yViolations, focusedElement, launchBrowser, markTime, openPage, screenshot, signIn } from './support/browser';
+import { buildWebPage, controlTops, expectNoA11yViolations, focusedElement, launchBrowser, markTime, openPage, screenshot, signIn } from './support/browser';
 import type { WebBuild } from './support/browser';
 import { revokeTokens } from './support/firebase-emulator';
 import { ROOT, startIngest } from './support/processes';
@@ -285,8 +285,7 @@ test('a long range is charted from aggregates; a custom range from the picker is
         .replace(' ', 'T');
     await page.getByLabel('Time range').selectOption('custom');
     // The range picker and the From and To inputs it reveals stand level, though a hint sits under the picker.
-    const tops = await Promise.all(['Time range', 'From', 'To'].map(async (label) => Math.round((await page.getByLabel(label).boundingBox())?.y ?? NaN)));
-    expect(new Set(tops).size).toBe(1);
+    expect((await controlTops(page, ['Time range', 'From', 'To'])).size).toBe(1);
     await page.getByLabel('From').fill(local(from));
     await page.getByLabel('To').fill(local(to));
     await page.getByRole('button', { name: 'Show' }).press('Enter');

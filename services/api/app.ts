@@ -196,16 +196,19 @@ function markRoute(r: RouteDefinition): RequestHandler {
 }
 
 /**
- * The experiment a route about one experiment's data names, when its path parameter is valid:
- * authentication then reads the caller's association with it along with the user row (one
- * statement instead of two). An invalid one is refused later, by validateParams, after the 401s.
+ * The experiment a route about one experiment's data names, when its path parameters are valid
+ * (they are kept, so validateParams does not parse them again): authentication then reads the
+ * caller's association with it along with the user row (one statement instead of two). Invalid
+ * ones are refused later, by validateParams, after the 401s.
  */
-function namedExperiment(r: RouteDefinition): (req: Request) => number | undefined {
+function namedExperiment(r: RouteDefinition): (req: Request, s: RequestState) => number | undefined {
   const schema = r.allow === 'ASSOCIATED_SCIENTIST' ? r.params : undefined;
   if (schema === undefined) return () => undefined;
-  return (req) => {
+  return (req, s) => {
     const parsed = schema.safeParse({ ...req.params });
-    return parsed.success ? (parsed.data as { experiment_id: number }).experiment_id : undefined;
+    if (!parsed.success) return undefined;
+    s.params = parsed.data as Record<string, unknown>;
+    return (parsed.data as { experiment_id: number }).experiment_id;
   };
 }
 
@@ -213,7 +216,7 @@ function authenticate(r: RouteDefinition, deps: AppDependencies): RequestHandler
   const experimentOf = namedExperiment(r);
   return async (req, res, next) => {
     try {
-      const actor = await deps.authenticator.authenticate(req.get('authorization'), experimentOf(req));
+      const actor = await deps.authenticator.authenticate(req.get('authorization'), experimentOf(req, state(res)));
       state(res).actor = actor;
       withLogContext({ userId: actor.id }, () => next());
     } catch (err) {
@@ -225,7 +228,8 @@ function authenticate(r: RouteDefinition, deps: AppDependencies): RequestHandler
 
 function validateParams(r: RouteDefinition): RequestHandler {
   return (req, res, next) => {
-    state(res).params = r.params ? (parsePart(r.params, 'params', { ...req.params }) as Record<string, unknown>) : {};
+    const s = state(res);
+    s.params ??= r.params ? (parsePart(r.params, 'params', { ...req.params }) as Record<string, unknown>) : {};
     next();
   };
 }

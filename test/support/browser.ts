@@ -81,6 +81,14 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 /** Signs in through the page's form and waits for the signed-in navigation. */
+/**
+ * The top edge (px, rounded) of the control each label names, as a set: one entry means they all
+ * stand level in their row.
+ */
+export async function controlTops(page: Page, labels: readonly string[]): Promise<Set<number>> {
+  return new Set(await Promise.all(labels.map(async (label) => Math.round((await page.getByLabel(label, { exact: true }).boundingBox())?.y ?? NaN))));
+}
+
 export async function signIn(page: Page, email: string, password: string): Promise<void> {
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(password);
