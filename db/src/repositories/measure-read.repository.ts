@@ -36,18 +36,17 @@ function whereClause(q: MeasureQuery | MeasureStreamQuery): { where: string; par
 const ORDER = 'ORDER BY m.ts, m.measure_type_id, m.source';
 
 /**
- * One page of an experiment's measures with the experiment's name (one row: a constant for the
- * join); measure type names come from MeasureTypeNames. STRAIGHT_JOIN keeps measures the driving
- * table, read in key order and cut off at LIMIT: with ten million rows and measure_types joined,
- * MariaDB's own choice was to start from measure_types and sort every row of the experiment after
- * `from` (seconds per page).
+ * One page of an experiment's measures, from measures alone, read in key order and cut off at
+ * LIMIT. The names are added afterwards: measure types' from MeasureTypeNames, the experiment's
+ * from the caller or one lookup. Joining experiments for its name made the driver decode the same
+ * string on every row: a 1,000-row page cost the client 0.4–0.5 ms more CPU (of 1.0–1.9 ms) and
+ * took 0.4–0.7 ms longer.
  */
 export function buildMeasurePageSql(q: MeasureQuery | MeasureStreamQuery): { sql: string; params: Param[] } {
   const { where, params } = whereClause(q);
   const sql =
-    `SELECT STRAIGHT_JOIN ${TS_TEXT}, m.measure_type_id AS measureTypeId, e.name AS experimentName, m.source, m.value\n` +
+    `SELECT ${TS_TEXT}, m.measure_type_id AS measureTypeId, m.source, m.value\n` +
     'FROM measures m\n' +
-    'JOIN experiments e ON e.id = m.experiment_id\n' +
     `WHERE ${where}\n` +
     ORDER +
     (q.limit === undefined ? '' : '\nLIMIT ?');
@@ -68,12 +67,12 @@ export function buildMeasureStreamSql(q: MeasureStreamQuery): { sql: string; par
   return { sql, params };
 }
 
-/** A page row as the driver makes it, named as MeasureRecord names its fields; the type name is added. */
+/** A page row as the driver makes it, named as MeasureRecord names its fields; the names are added. */
 interface PageRow {
   ts: string;
   measureTypeId: number;
   measureTypeName?: string;
-  experimentName: string;
+  experimentName?: string;
   source: string;
   value: number;
 }
@@ -92,11 +91,25 @@ export class MeasureReadRepository {
   async page(q: MeasureQuery): Promise<MeasureRecord[]> {
     const { sql, params } = buildMeasurePageSql(q);
     const rows = await executeRows<PageRow>(this.db, sql, params);
-    const typeName = await this.typeNames.forIds(rows.map((r) => r.measureTypeId));
-    // The driver's rows become the records, with the type name added, rather than being copied
-    // into new ones: a page is 1,000 rows, and the copies were a sixth of what a request allocated.
-    for (const r of rows) r.measureTypeName = typeName(r.measureTypeId);
+    if (rows.length === 0) return [];
+    const [typeName, experimentName] = await Promise.all([
+      this.typeNames.forIds(rows.map((r) => r.measureTypeId)),
+      q.experimentName ?? this.experimentName(q.experimentId),
+    ]);
+    // Deleted (with its measures) between the two reads: there is nothing to show.
+    if (experimentName === undefined) return [];
+    // The driver's rows become the records, with the names added, rather than being copied into
+    // new ones: a page is 1,000 rows, and the copies were a sixth of what a request allocated.
+    for (const r of rows) {
+      r.measureTypeName = typeName(r.measureTypeId);
+      r.experimentName = experimentName;
+    }
     return rows as MeasureRecord[];
+  }
+
+  private async experimentName(experimentId: number): Promise<string | undefined> {
+    const rows = await executeRows<{ name: string }>(this.db, 'SELECT name FROM experiments WHERE id = ?', [experimentId]);
+    return rows[0]?.name;
   }
 }
 

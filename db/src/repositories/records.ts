@@ -66,6 +66,8 @@ export interface MeasureQuery {
   /** Return rows strictly after this key. */
   readonly after?: MeasureKey;
   readonly limit: number;
+  /** The experiment's name, when the caller has it at hand; a page reads it otherwise. */
+  readonly experimentName?: string;
 }
 
 /** A measure query without paging: every matching row, optionally capped. */

@@ -44,16 +44,21 @@ export class UserRepository {
   async findActiveByUsernameWithAssociation(
     username: string,
     experimentId: number,
-  ): Promise<{ user: UserRecord; associated: boolean } | undefined> {
-    const rows = await selectRows<UserRow & { associated: number }>(
+  ): Promise<{ user: UserRecord; associated: boolean; experimentName?: string } | undefined> {
+    // The experiment's name comes along (non-null exactly when associated): a page of the
+    // experiment's measures then needs no join to experiments for it.
+    const rows = await selectRows<UserRow & { associated_experiment: string | null }>(
       this.db,
       `SELECT ${COLUMNS},
-         EXISTS (SELECT 1 FROM user_experiments ue WHERE ue.experiment_id = ? AND ue.user_id = users.id) AS associated
+         (SELECT e.name FROM user_experiments ue JOIN experiments e ON e.id = ue.experiment_id
+          WHERE ue.experiment_id = ? AND ue.user_id = users.id) AS associated_experiment
        FROM users WHERE username = ? AND deleted_at IS NULL`,
       [experimentId, username],
     );
     const r = rows[0];
-    return r && { user: toRecord(r), associated: Number(r.associated) === 1 };
+    if (!r) return undefined;
+    const name = r.associated_experiment;
+    return name === null ? { user: toRecord(r), associated: false } : { user: toRecord(r), associated: true, experimentName: name };
   }
 
   async listActive(): Promise<UserRecord[]> {

@@ -16,7 +16,7 @@ const db = {
       findActiveByUsernameWithAssociation: (uid: string, experimentId: number) => {
         lookups.push(`user ${uid} with experiment ${experimentId}`);
         const user = users.get(uid);
-        return Promise.resolve(user && { user, associated: experimentId === 7 });
+        return Promise.resolve(user && (experimentId === 7 ? { user, associated: true, experimentName: 'vibrations' } : { user, associated: false }));
       },
     },
   },
@@ -39,19 +39,20 @@ describe('Authenticator', () => {
     await expect(auth.authenticate('bearer   uid-1')).resolves.toMatchObject({ id: 'S001' });
   });
 
-  it('for a route about one experiment, reads the association with the user row and hands it on', async () => {
+  it('for a route about one experiment, reads the association (and the experiment name) with the user row and hands it on', async () => {
     lookups.length = 0;
     await expect(auth.authenticate('Bearer uid-1', 7)).resolves.toEqual({
       id: 'S001',
       uid: 'uid-1',
       role: 'SCIENTIST',
       tokenExpiresAt: 1_700_000_000_000,
-      association: { experimentId: 7, associated: true },
+      association: { experimentId: 7, associated: true, experimentName: 'vibrations' },
     });
     await expect(auth.authenticate('Bearer uid-1', 8)).resolves.toMatchObject({ association: { experimentId: 8, associated: false } });
+    expect((await auth.authenticate('Bearer uid-1', 8)).association).not.toHaveProperty('experimentName');
     await expect(auth.authenticate('Bearer uid-unknown', 7)).rejects.toBeInstanceOf(UnknownUidError);
     await auth.authenticate('Bearer uid-1');
-    expect(lookups).toEqual(['user uid-1 with experiment 7', 'user uid-1 with experiment 8', 'user uid-unknown with experiment 7', 'user uid-1']);
+    expect(lookups).toEqual(['user uid-1 with experiment 7', 'user uid-1 with experiment 8', 'user uid-1 with experiment 8', 'user uid-unknown with experiment 7', 'user uid-1']);
   });
 
   it.each([

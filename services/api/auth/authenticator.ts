@@ -42,6 +42,9 @@ export class Authenticator {
     }
     const found = await this.db.stores.users.findActiveByUsernameWithAssociation(uid, experimentId);
     if (!found) throw new UnknownUidError(uid);
-    return { ...actorOf(found.user, uid, expiresAt), association: { experimentId, associated: found.associated } };
+    const association = found.experimentName === undefined
+      ? { experimentId, associated: found.associated }
+      : { experimentId, associated: found.associated, experimentName: found.experimentName };
+    return { ...actorOf(found.user, uid, expiresAt), association };
   }
 }

@@ -12,9 +12,9 @@ export interface Actor {
   readonly tokenExpiresAt: number;
   /**
    * Whether the user was associated with the experiment the request names, read with the user row
-   * when the route is about one experiment's data; absent otherwise.
+   * when the route is about one experiment's data, and then the experiment's name; absent otherwise.
    */
-  readonly association?: { readonly experimentId: number; readonly associated: boolean };
+  readonly association?: { readonly experimentId: number; readonly associated: boolean; readonly experimentName?: string };
 }
 
 /** Facts about the request that go into audit events. */
@@ -25,6 +25,11 @@ export interface RequestMeta {
 
 export function actorOf(user: UserRecord, uid: string, tokenExpiresAt: number): Actor {
   return { id: user.id, uid, role: user.role, tokenExpiresAt };
+}
+
+/** The experiment's name as authentication read it with the association, if it did for this one. */
+export function knownExperimentName(actor: Actor, experimentId: number): string | undefined {
+  return actor.association?.experimentId === experimentId ? actor.association.experimentName : undefined;
 }
 
 export interface AuditFacts {

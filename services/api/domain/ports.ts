@@ -25,7 +25,10 @@ import type { MeasureAggregateQuery, MeasureAggregateRecord } from '../../../db/
 export interface UserStore {
   findById(id: string, forUpdate?: boolean): Promise<UserRecord | undefined>;
   findActiveByUsername(username: string): Promise<UserRecord | undefined>;
-  findActiveByUsernameWithAssociation(username: string, experimentId: number): Promise<{ user: UserRecord; associated: boolean } | undefined>;
+  findActiveByUsernameWithAssociation(
+    username: string,
+    experimentId: number,
+  ): Promise<{ user: UserRecord; associated: boolean; experimentName?: string } | undefined>;
   listActive(): Promise<UserRecord[]>;
   countActiveAdmins(): Promise<number>;
   insert(u: NewUser): Promise<void>;
