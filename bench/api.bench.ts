@@ -103,6 +103,12 @@ interface LatencyFigures extends LoadFigures {
    * slowest requests of a page run come in clusters at them.
    */
   readonly apiFullGcs: number | undefined;
+  /**
+   * Share of the measure requests that the API itself (from its latency histogram: request read to
+   * response finished) took more than 25 ms over. Set beside the client's figures, it tells whether
+   * a slow tail is inside the API or in front of it (sockets, the machine's run queue).
+   */
+  readonly apiOver25MsShare: number | undefined;
   /** InnoDB pages read from disk per request (the server's counter: any other load counts too). */
   readonly dbDiskReads: number;
 }
@@ -175,6 +181,15 @@ async function measured(api: ApiProcess, db: DatabaseMemory, load: () => Promise
   };
   const fullBefore = fullGcs(before) ?? 0;
   const fullAfter = fullGcs(after);
+  const measureRequests = (m: Map<string, number>, le: string): number => {
+    let n = 0;
+    for (const [series, v] of m) {
+      if (series.startsWith('http_request_duration_seconds_bucket{') && series.includes('route="/measures/') && series.includes(`le="${le}"`)) n += v;
+    }
+    return n;
+  };
+  const served = measureRequests(after, '+Inf') - measureRequests(before, '+Inf');
+  const within25 = measureRequests(after, '0.025') - measureRequests(before, '0.025');
   return {
     ...f,
     apiCpuMs: round(use.client / 1000, 3),
@@ -184,6 +199,7 @@ async function measured(api: ApiProcess, db: DatabaseMemory, load: () => Promise
     apiLoopDelayMaxMs: ms('nodejs_eventloop_lag_max_seconds'),
     apiGcMs: gcBefore === undefined || gcAfter === undefined ? undefined : round((gcAfter - gcBefore) * 1000),
     apiFullGcs: fullAfter === undefined ? undefined : fullAfter - fullBefore,
+    apiOver25MsShare: served > 0 ? round((served - within25) / served, 4) : undefined,
     dbDiskReads: round(reads / Math.max(1, f.requests), 2),
   };
 }
@@ -249,7 +265,8 @@ function describe(name: string, f: LatencyFigures, targetMs?: number): string {
     `${name}: ${f.requests} requests, ${f.rps} req/s, p50 ${f.p50Ms} ms, p95 ${f.p95Ms} ms, p99 ${f.p99Ms} ms${targetMs === undefined ? '' : ` (target < ${targetMs} ms)`}, ` +
     `max ${f.maxMs} ms, failed ${f.failed}; CPU per request: api ${f.apiCpuMs} ms, database ${f.dbCpuMs ?? '?'} ms; ` +
     `database pages read from disk per request ${f.dbDiskReads}; machine busy ${Math.round(f.machineBusy * 100)}%; ` +
-    `api event loop delay p99 ${f.apiLoopDelayP99Ms ?? '?'} ms, max ${f.apiLoopDelayMaxMs ?? '?'} ms, GC ${f.apiGcMs ?? '?'} ms (${f.apiFullGcs ?? '?'} full)` +
+    `api event loop delay p99 ${f.apiLoopDelayP99Ms ?? '?'} ms, max ${f.apiLoopDelayMaxMs ?? '?'} ms, GC ${f.apiGcMs ?? '?'} ms (${f.apiFullGcs ?? '?'} full), ` +
+    `over 25 ms inside the api ${f.apiOver25MsShare === undefined ? '?' : `${round(f.apiOver25MsShare * 100)}%`}` +
     (f.sendLagP99Ms === undefined ? '' : `; load generator late by p99 ${f.sendLagP99Ms} ms, max ${f.sendLagMaxMs} ms`) +
     (f.generatorCpuMs === undefined ? '' : `, its CPU per request ${f.generatorCpuMs} ms`)
   );
