@@ -18,8 +18,8 @@
  *   "the decimal q·10^-f reads back as v";
  * - 1e-5 ≤ |v| < 2^50 is inside the range where JavaScript writes fixed notation.
  * Everything else (more digits, tiny or huge magnitudes) goes to JSON.stringify, which writes the
- * same text as String(v) without the cache. The unit tests compare both ways with String(v) over
- * millions of values of every shape.
+ * same text as String(v) without the cache. The unit tests compare both ways with String(v) for
+ * about 900,000 values of every shape (120 million agreed when this was written).
  */
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
