@@ -53,7 +53,7 @@ export interface Reply {
    * A body of any size, written as the client reads it (backpressure). The iterator is closed
    * (return()) when the client goes away, which is how the work behind it stops.
    */
-  readonly stream?: AsyncIterable<string>;
+  readonly stream?: AsyncIterable<string | Buffer>;
 }
 
 interface BaseSpec<A extends Allow, P, Q, B> {

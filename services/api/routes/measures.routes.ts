@@ -5,7 +5,7 @@ import { route } from '../http/route';
 import { z } from 'zod';
 import { measureResponse } from './responses';
 import type { RouteDefinition } from '../http/route';
-import { chunked, CSV_HEADER, CSV_TYPE, csvLine, NDJSON_TYPE, ndjsonLine } from './measure-export';
+import { chunked, CSV_HEADER, CSV_TYPE, csvLines, NDJSON_TYPE, ndjsonLines } from './measure-export';
 import { measuresJson, nextLink } from './presenters';
 import { experimentParams, measuresQuery } from './schemas';
 
@@ -35,7 +35,7 @@ export function measuresRoutes(measures: MeasureService, limits: PageLimits): Ro
           return {
             contentType: csv ? `${CSV_TYPE}; charset=utf-8; header=present` : NDJSON_TYPE,
             headers: { Vary: 'Accept' },
-            stream: csv ? chunked(rows, csvLine, CSV_HEADER) : chunked(rows, ndjsonLine),
+            stream: csv ? chunked(rows, csvLines, CSV_HEADER) : chunked(rows, ndjsonLines),
           };
         }
         const page = await measures.page(actor, meta, filter, query.limit ?? limits.default, after);

@@ -110,6 +110,24 @@ const COMMA = 0x2c;
 const SPACE = 0x20;
 const LETTER_T = 0x54;
 const LETTER_Z = 0x5a;
+
+/** Most bytes writeIsoTimestamp writes beyond the length of the text it is given. */
+export const ISO_TIMESTAMP_EXTRA_BYTES = 8;
+
+/** sqlToIso(ts) as Latin-1 bytes at `at` (its text is ASCII); returns the number of bytes written. */
+export function writeIsoTimestamp(out: Uint8Array, at: number, ts: string): number {
+  if (ts.length === 26 && ts.charCodeAt(10) === SPACE) {
+    // 'YYYY-MM-DD HH:MM:SS.ffffff' → 'YYYY-MM-DDTHH:MM:SS.ffffffZ', copied in place.
+    for (let k = 0; k < 26; k++) out[at + k] = ts.charCodeAt(k);
+    out[at + 10] = LETTER_T;
+    out[at + 26] = LETTER_Z;
+    return 27;
+  }
+  const iso = sqlToIso(ts);
+  for (let k = 0; k < iso.length; k++) out[at + k] = iso.charCodeAt(k);
+  return iso.length;
+}
+
 const AFTER_TIMESTAMP = Buffer.from('","value":', 'latin1');
 
 /**
@@ -125,11 +143,22 @@ const AFTER_TIMESTAMP = Buffer.from('","value":', 'latin1');
  * Buffer#copy and Buffer#write call into C++ and cost more per call than these copies do.
  */
 export function measuresJson(rows: readonly MeasureRecord[]): Buffer {
+  return measureObjects(rows, 'array');
+}
+
+/** The same objects as NDJSON: each on a line of its own (export chunks). */
+export function measuresNdjson(rows: readonly MeasureRecord[]): Buffer {
+  return measureObjects(rows, 'lines');
+}
+
+const NEWLINE = 0x0a;
+
+function measureObjects(rows: readonly MeasureRecord[], framing: 'array' | 'lines'): Buffer {
   const heads = new Map<number, { experiment: string; bytes: Buffer }>();
   const tails = new Map<string, Buffer>();
   const headOf: Buffer[] = new Array<Buffer>(rows.length);
   const tailOf: Buffer[] = new Array<Buffer>(rows.length);
-  let size = 2; // [ and ]
+  let size = 2; // [ and ], or the last newline
   for (let i = 0; i < rows.length; i++) {
     const m = rows[i];
     let head = heads.get(m.measureTypeId);
@@ -145,37 +174,29 @@ export function measuresJson(rows: readonly MeasureRecord[]): Buffer {
     }
     headOf[i] = head.bytes;
     tailOf[i] = tail;
-    // A comma, the head, the timestamp (sqlToIso adds at most 8 characters to its input, and
-    // makes 27 of the usual 26), the glue, the value, the tail.
-    size += 1 + head.bytes.length + m.ts.length + 8 + AFTER_TIMESTAMP.length + MAX_NUMBER_BYTES + tail.length;
+    // A comma (or newline), the head, the timestamp, the glue, the value, the tail.
+    size += 1 + head.bytes.length + m.ts.length + ISO_TIMESTAMP_EXTRA_BYTES + AFTER_TIMESTAMP.length + MAX_NUMBER_BYTES + tail.length;
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  out[at++] = 0x5b; // [
+  const array = framing === 'array';
+  if (array) out[at++] = 0x5b; // [
   for (let i = 0; i < rows.length; i++) {
     const m = rows[i];
-    if (i > 0) out[at++] = COMMA;
+    if (array && i > 0) out[at++] = COMMA;
     const head = headOf[i];
     out.set(head, at);
     at += head.length;
-    const ts = m.ts;
-    if (ts.length === 26 && ts.charCodeAt(10) === SPACE) {
-      // 'YYYY-MM-DD HH:MM:SS.ffffff' → 'YYYY-MM-DDTHH:MM:SS.ffffffZ', as sqlToIso makes it.
-      for (let k = 0; k < 26; k++) out[at + k] = ts.charCodeAt(k);
-      out[at + 10] = LETTER_T;
-      out[at + 26] = LETTER_Z;
-      at += 27;
-    } else {
-      at += out.write(sqlToIso(ts), at, 'latin1');
-    }
+    at += writeIsoTimestamp(out, at, m.ts);
     out.set(AFTER_TIMESTAMP, at);
     at += AFTER_TIMESTAMP.length;
     at += writeNumber(out, at, m.value);
     const tail = tailOf[i];
     out.set(tail, at);
     at += tail.length;
+    if (!array) out[at++] = NEWLINE;
   }
-  out[at++] = 0x5d; // ]
+  if (array) out[at++] = 0x5d; // ]
   return out.subarray(0, at);
 }
 
