@@ -96,8 +96,9 @@ export function jsonString(text: string): string {
 }
 
 /**
- * JSON.stringify(measureJson(m)), built directly: pages, exports and live events write thousands
- * of these. Values are finite doubles (the contract refuses others), whose JS text is their JSON.
+ * JSON.stringify(measureJson(m)), built directly, for live events (pages and exports write bytes:
+ * measuresJson, measuresNdjson). Values are finite doubles (the contract refuses others), whose JS
+ * text is their JSON.
  */
 export function measureJsonText(m: MeasureRecord): string {
   return (
