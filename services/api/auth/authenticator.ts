@@ -42,9 +42,7 @@ export class Authenticator {
     }
     const found = await this.db.stores.users.findActiveByUsernameWithAssociation(uid, experimentId);
     if (!found) throw new UnknownUidError(uid);
-    const association = found.experimentName === undefined
-      ? { experimentId, associated: found.associated }
-      : { experimentId, associated: found.associated, experimentName: found.experimentName };
-    return { ...actorOf(found.user, uid, expiresAt), association };
+    const { user, ...association } = found;
+    return { ...actorOf(user, uid, expiresAt), association: { experimentId, ...association } };
   }
 }

@@ -1,6 +1,7 @@
 import { inject, injectable } from 'tsyringe';
 import { ForbiddenError, HiddenResourceError } from '../../shared/errors';
 import type { Actor } from './actor';
+import { knownAssociation } from './actor';
 import { DATABASE } from './ports';
 import type { Database } from './ports';
 
@@ -17,7 +18,7 @@ export class AccessService {
   async assertCanReadExperiment(actor: Actor, experimentId: number): Promise<void> {
     if (actor.role !== 'SCIENTIST') throw new ForbiddenError('only an associated SCIENTIST may read measures');
     // Authentication usually read the association with the user row; asked again only when not.
-    const known = actor.association?.experimentId === experimentId ? actor.association.associated : undefined;
+    const known = knownAssociation(actor, experimentId)?.associated;
     if (!(known ?? (await this.db.stores.associations.exists(experimentId, actor.id)))) {
       throw new HiddenResourceError(`experiment ${experimentId} not found`, 'not associated with the experiment');
     }

@@ -27,9 +27,9 @@ export function actorOf(user: UserRecord, uid: string, tokenExpiresAt: number): 
   return { id: user.id, uid, role: user.role, tokenExpiresAt };
 }
 
-/** The experiment's name as authentication read it with the association, if it did for this one. */
-export function knownExperimentName(actor: Actor, experimentId: number): string | undefined {
-  return actor.association?.experimentId === experimentId ? actor.association.experimentName : undefined;
+/** What authentication read of the caller's association with this experiment, if it read it. */
+export function knownAssociation(actor: Actor, experimentId: number): Actor['association'] {
+  return actor.association?.experimentId === experimentId ? actor.association : undefined;
 }
 
 export interface AuditFacts {

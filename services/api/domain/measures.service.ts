@@ -6,7 +6,7 @@ import { ValidationError } from '../../shared/errors';
 import type { AggregateFunction } from './aggregation';
 import { bucketCount, MAX_BUCKETS } from './aggregation';
 import type { Actor, RequestMeta } from './actor';
-import { auditEvent, knownExperimentName } from './actor';
+import { auditEvent, knownAssociation } from './actor';
 import { MeasureTypeIds } from './measure-type-ids';
 import { DATABASE } from './ports';
 import type { Database } from './ports';
@@ -131,7 +131,7 @@ export class MeasureService {
         to: f.to,
         after,
         limit: limit + 1,
-        experimentName: knownExperimentName(actor, f.experimentId),
+        experimentName: knownAssociation(actor, f.experimentId)?.experimentName,
       }),
       this.db.stores.audit.insert(
         auditEvent(actor, meta, {
