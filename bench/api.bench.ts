@@ -47,7 +47,7 @@ interface Options {
   readonly phases: ReadonlySet<Phase>;
   /** Where the API process writes a V8 CPU profile (.cpuprofile) when it stops. */
   readonly cpuProfDir: string | undefined;
-  /** Extra node flags for the API process (--api-node-arg, repeatable), e.g. --max-semi-space-size=64. */
+  /** Extra node flags for the API process (--api-node-arg, repeatable), e.g. --max-semi-space-size=16. */
   readonly apiNodeArgs: readonly string[];
 }
 

@@ -3,9 +3,14 @@
  * image's default command, docker-compose.yml and deploy/k8s/api.yaml (test/deploy-config.test.ts
  * keeps those in step), and bench:api, so the benchmark measures the process as it is deployed.
  *
- * A 64 MB young generation halves the time a 1,000-row page workload spends in garbage collection
- * (about 0.9 s → 0.4 s per 30 s at 200 requests/s), and with it the latency tail: page p99 was
- * 25.7–29.2 ms with the default size against 22–25 ms with this one. It costs memory: the API's
- * resident size peaked at 441 MB under bench:api (pages at 200/s, then a 10-million-row export).
+ * The young generation is capped at 32 MB per semi-space (Node's default is 16). Measured with
+ * bench:api pages (1,000 rows at 200 requests/s for 30 s, 10M rows, alternating runs):
+ * - 16 MB: about 200 scavenges per 30 s, each a pause on every request in flight;
+ * - 64 MB (the earlier choice, when a page allocated far more): once the old generation reaches
+ *   about 70 MB, V8 starts the next incremental marking straight after each mark-compact
+ *   (`--trace-incremental-marking`: "Start (task)" at 42 MB of a 115–132 MB limit), so up to 60
+ *   mark-compacts per 30 s (49–60 in 6 of 7 runs), GC 320–607 ms, page p99 23.8–36.7 ms;
+ * - 32 MB: 6–30 mark-compacts, GC 285–450 ms, page p99 18.6–26.4 ms (one run of 41.8 ms in a slow
+ *   spell of the host), p95 about 11 ms against 15–19 ms, and a heap of about 116 MB against 180 MB.
  */
-export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
