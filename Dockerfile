@@ -39,4 +39,4 @@ COPY --from=deps /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
 USER node
-CMD ["node", "--max-semi-space-size=32", "dist/services/api/main.js"]
+CMD ["node", "--max-semi-space-size=32", "--heap-growing-percent=200", "dist/services/api/main.js"]
